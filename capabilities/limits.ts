@@ -1,0 +1,60 @@
+/**
+ * Per-plugin limits: their names, units and defaults. A plugin's `limits`
+ * object in plugin.lock.json overrides any of them; an unknown key is an
+ * error, so a misspelt limit never silently falls back to its default.
+ */
+
+import { z } from 'zod';
+
+const MiB = 1024 * 1024;
+
+const positiveInteger = z.number().int().positive();
+
+/** Schema of the lockfile's `limits` object: every key optional, unknown keys rejected. */
+export const LimitsOverrideStruct = z
+  .object({
+    /** Worker heap limit, in MiB. */
+    memoryMb: positiveInteger.max(16384).optional(),
+    /** Time one command or plugin-to-plugin call may run, in milliseconds. */
+    callTimeoutMs: positiveInteger.optional(),
+    /** Time `start()` may run, in milliseconds. */
+    startTimeoutMs: positiveInteger.optional(),
+    /** Time `stop()` may run, in milliseconds. */
+    stopTimeoutMs: positiveInteger.optional(),
+    /** Total bytes the plugin may keep under its data folder. */
+    fsQuotaBytes: positiveInteger.optional(),
+    /** Largest file one write may produce, in bytes. */
+    fsMaxFileBytes: positiveInteger.optional(),
+    /** HTTP requests per minute. */
+    netRequestsPerMinute: positiveInteger.optional(),
+    /** Largest HTTP response body, in bytes. */
+    netMaxResponseBytes: positiveInteger.optional(),
+    /** Most rows one `select` or `query` returns. */
+    dbMaxRows: positiveInteger.optional(),
+  })
+  .strict();
+
+/** A lockfile `limits` object, as written by the user. */
+export type LimitsOverride = z.infer<typeof LimitsOverrideStruct>;
+
+/** The limits in force for one plugin. */
+export type Limits = Required<LimitsOverride>;
+
+/** Defaults, documented in docs/limits.md. */
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  memoryMb: 128,
+  callTimeoutMs: 30_000,
+  startTimeoutMs: 10_000,
+  stopTimeoutMs: 5_000,
+  fsQuotaBytes: 100 * MiB,
+  fsMaxFileBytes: 10 * MiB,
+  netRequestsPerMinute: 600,
+  netMaxResponseBytes: 10 * MiB,
+  dbMaxRows: 1000,
+});
+
+/** Applies a lockfile override to the defaults. */
+export const resolveLimits = (override: LimitsOverride | undefined): Limits => ({
+  ...DEFAULT_LIMITS,
+  ...Object.fromEntries(Object.entries(override ?? {}).filter(([, value]) => value !== undefined)),
+});
