@@ -57,7 +57,7 @@ export interface Grant {
 
 /** What one `ctx` call needs from the grants, derived from its checked arguments. */
 export type Need =
-  | { readonly kind: 'fs'; readonly access: 'read' | 'write'; /** Checked relative path, `/`-separated. */ readonly path: string }
+  | { readonly kind: 'fs'; readonly access: 'read' | 'write'; /** Checked relative path, `/`-separated, ending in `/` when the call names a folder. */ readonly path: string }
   | { readonly kind: 'net'; readonly host: string; readonly hostType: 'name' | 'ipv4' | 'ipv6'; readonly port: number }
   | { readonly kind: 'db'; readonly table: string }
   | { readonly kind: 'msg'; readonly plugin: string };

@@ -1,0 +1,85 @@
+/**
+ * `plugrun start`: verify and run every locked plugin until Ctrl-C or
+ * SIGTERM, or with `--once` until every `start()` has finished.
+ */
+
+import type { CommandModule } from 'yargs';
+
+import { AuditLog } from '../../runtime/audit.js';
+import { Host } from '../../runtime/host.js';
+import { formatEventLine } from '../event-line.js';
+import { printData, printMessage, useColor } from '../output.js';
+import { projectFrom, runHandler, type GlobalArgs } from './common.js';
+
+interface StartArgs extends GlobalArgs {
+  readonly once: boolean;
+  readonly tui: boolean;
+}
+
+/** Resolves on the first SIGINT or SIGTERM; a second one exits at once. */
+const waitForSignal = () =>
+  new Promise<NodeJS.Signals>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGTERM', () => process.exit(143));
+      resolve(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+
+const start = async (argv: StartArgs): Promise<number> => {
+  const project = projectFrom(argv);
+  const audit = new AuditLog(project.auditLog);
+
+  // Audit events go to stdout as NDJSON for pipes and --no-tui; on a
+  // terminal they are shown one readable line each.
+  const stdoutIsTerminal = process.stdout.isTTY === true;
+  if (!stdoutIsTerminal || !argv.tui) {
+    audit.subscribe((event) => printData(JSON.stringify(event)));
+  } else {
+    const color = useColor(process.stdout);
+    audit.subscribe((event) => printData(formatEventLine(event, color)));
+  }
+
+  const host = new Host({ project, audit, report: printMessage });
+  const stopping = waitForSignal();
+  try {
+    await host.load();
+    await host.startAll();
+
+    const running = host.plugins.filter((plugin) => plugin.state === 'running');
+    if (argv.once) {
+      printMessage(`started ${running.length} of ${host.plugins.length} plugins; stopping (--once)`);
+    } else if (running.length === 0) {
+      printMessage(`no plugin is running (${host.plugins.length} found); nothing to do`);
+    } else {
+      printMessage(`running ${running.map((plugin) => plugin.name).join(', ')}; press Ctrl-C to stop`);
+      const signal = await stopping;
+      printMessage(`${signal} received; stopping plugins`);
+    }
+  } finally {
+    await host.stopAll();
+    audit.close();
+  }
+  return host.exitCode();
+};
+
+/** The `start` command. */
+export const startCommand: CommandModule<GlobalArgs, StartArgs> = {
+  command: 'start',
+  describe: 'Verify and run every locked plugin',
+  builder: (yargs) =>
+    yargs
+      .option('once', { type: 'boolean', default: false, describe: 'Stop right after every start() has finished' })
+      .option('tui', {
+        type: 'boolean',
+        default: true,
+        describe: 'Show the live view on a terminal; --no-tui prints NDJSON audit events on stdout',
+      })
+      .example('$0 start', 'Run the plugins until Ctrl-C')
+      .example('$0 start --once --no-tui | jq .', 'Start and stop every plugin, audit events as NDJSON'),
+  handler: runHandler(start),
+};

@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+/**
+ * The `plugrun` command line: global options, the commands, and the mapping
+ * from failures to exit statuses (0 success, 1 runtime failure, 2 usage
+ * error, 3 lock or integrity failure, 4 permission denied).
+ */
+
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+
+import { callCommand } from './commands/call.js';
+import { grantCommand, revokeCommand } from './commands/grant.js';
+import { lockCommand } from './commands/lock.js';
+import { lsCommand } from './commands/ls.js';
+import { startCommand } from './commands/start.js';
+import { ExitCode, printMessage } from './output.js';
+
+const cli = yargs(hideBin(process.argv))
+  .scriptName('plugrun')
+  .usage('$0 <command> [options]\n\nRuns untrusted plugins in SES compartments, one worker each, under the grants in plugin.lock.json.')
+  .option('dir', { type: 'string', describe: 'Project folder', default: '.', defaultDescription: 'current folder', global: true })
+  .option('plugins-dir', { type: 'string', describe: 'Plugins folder', defaultDescription: '<dir>/plugins', global: true })
+  .option('lockfile', { type: 'string', describe: 'Lockfile path', defaultDescription: '<dir>/plugin.lock.json', global: true })
+  .option('state-dir', { type: 'string', describe: 'Runtime state folder', defaultDescription: '<dir>/.plugrun', global: true })
+  .command(startCommand)
+  .command(grantCommand)
+  .command(revokeCommand)
+  .command(lockCommand)
+  .command(lsCommand)
+  .command(callCommand)
+  .demandCommand(1, 'Name a command; run plugrun --help to list them.')
+  .recommendCommands()
+  .strict()
+  .alias('h', 'help')
+  .alias('v', 'version')
+  .epilogue('Docs: README.md and docs/ in the plugrun repository.')
+  .wrap(Math.min(100, process.stdout.columns || 100))
+  .fail((message, error) => {
+    // Errors thrown by handlers are reported by the handlers themselves; this is for usage errors.
+    if (error) throw error;
+    printMessage(`${message}\nRun plugrun --help for usage.`);
+    process.exit(ExitCode.usage);
+  });
+
+await cli.parseAsync();

@@ -1,0 +1,67 @@
+/**
+ * The two output streams of every command. stdout carries data only (JSON,
+ * NDJSON, tables a script may parse); stderr carries messages for people.
+ * Text that may come from a plugin or its manifest is escaped before it
+ * reaches a terminal, so it cannot move the cursor, restyle rows or set the
+ * window title.
+ */
+
+import { PlugrunError } from '../capabilities/errors.js';
+
+/** Exit statuses of every command. */
+export const ExitCode = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  lock: 3,
+  denied: 4,
+} as const;
+
+/** A failure of a command, with the exit status it ends with. */
+export class CommandError extends Error {
+  readonly exitCode: number;
+
+  constructor(exitCode: number, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CommandError';
+    this.exitCode = exitCode;
+  }
+}
+
+// C0 and C1 controls, DEL, and the bidi and zero-width marks that can reorder or hide text.
+const unsafeCharacters = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
+
+/** Escapes control characters, escape sequences and bidi marks as `\u001b`-style text; keeps tabs and newlines. */
+export const escapeForTerminal = (text: string): string =>
+  text.replace(unsafeCharacters, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
+/** Writes one line of data to stdout. */
+export const printData = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+/** Writes a value as JSON on stdout: indented on a terminal, one line otherwise. */
+export const printJson = (value: unknown): void => {
+  printData(process.stdout.isTTY ? JSON.stringify(value, null, 2) : JSON.stringify(value));
+};
+
+/** Writes a message for people to stderr, escaped, each line prefixed with `plugrun: `. */
+export const printMessage = (message: string): void => {
+  const lines = escapeForTerminal(message).split('\n');
+  process.stderr.write(`${lines.map((line) => `plugrun: ${line}`).join('\n')}\n`);
+};
+
+/** Whether colours may be used on a stream: NO_COLOR turns them off, FORCE_COLOR on. */
+export const useColor = (stream: NodeJS.WriteStream): boolean => {
+  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
+  if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0') return true;
+  return stream.isTTY === true;
+};
+
+/** Maps an error to the exit status of the command that failed with it. */
+export const exitCodeOf = (error: unknown): number => {
+  if (error instanceof CommandError) return error.exitCode;
+  if (error instanceof PlugrunError && error.name === 'LockfileError') return ExitCode.lock;
+  if (error instanceof PlugrunError && error.code === 'PLUGRUN_DENIED') return ExitCode.denied;
+  return ExitCode.failure;
+};

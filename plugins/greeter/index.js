@@ -1,0 +1,31 @@
+// A plugin with commands for `plugrun call`: greet someone, report how many
+// people it greeted (kept in ctx.config), and ask the ticker plugin for its
+// status through ctx.plugins.call under the msg:ticker grant.
+
+import { greetingFor, pickMotto } from './lib/words.js';
+
+export async function start(ctx) {
+  ctx.log.info(`greeter ready; motto: ${pickMotto()}`);
+}
+
+export const commands = {
+  async greet(input, ctx) {
+    const name = typeof input?.name === 'string' && input.name !== '' ? input.name : 'stranger';
+    const greeted = ((await ctx.config.get('greeted')) ?? 0) + 1;
+    await ctx.config.set('greeted', greeted);
+    ctx.log.info(`greeted ${name}`, { greeted });
+    return {
+      greeting: greetingFor(name, new Date().getHours()),
+      id: crypto.randomUUID(),
+      greeted,
+    };
+  },
+
+  async stats(_input, ctx) {
+    return { greeted: (await ctx.config.get('greeted')) ?? 0, motto: pickMotto() };
+  },
+
+  async tickerStatus(_input, ctx) {
+    return ctx.plugins.call('ticker', 'status', null);
+  },
+};

@@ -1,0 +1,101 @@
+/**
+ * The one gate every `ctx` call passes through on the host: find the
+ * operation, check its arguments, compare its need with the grants in force,
+ * write the audit event, and only then perform it.
+ *
+ * Each call writes exactly one event: `denied` with the capability needed,
+ * `error` with the code and message, or `allowed` with the duration. The
+ * grants are read at the moment of the call, so a revoked grant stops the
+ * next call.
+ */
+
+import { PlugrunError, denied, messageOf } from '../capabilities/errors.js';
+import { neededCapability, type GrantSet } from '../capabilities/grant-set.js';
+import type { CapabilityInstance, Need, PluginIdentity } from '../capabilities/types.js';
+import type { AuditLog } from './audit.js';
+
+/** What the gate needs to know about the calling plugin. */
+export interface CallerState {
+  readonly plugin: PluginIdentity;
+  /** The capability instances of this plugin, keyed by audit `cap`. */
+  readonly capabilities: Readonly<Record<string, CapabilityInstance>>;
+  /** The grants in force at this moment. */
+  grants(): GrantSet;
+}
+
+/** Wraps any failure of a perform step as a `PlugrunError`, keeping the cause. */
+const asPlugrunError = (error: unknown): PlugrunError =>
+  error instanceof PlugrunError ? error : new PlugrunError('PLUGRUN_FAILED', messageOf(error), { cause: error });
+
+/**
+ * Checks a further need met while a call is performed (a redirect hop)
+ * against the grants, writing a `denied` event when none covers it.
+ */
+export const authorizeNeed = (caller: CallerState, audit: AuditLog, need: Need, cap: string, op: string, target: string) => {
+  if (caller.grants().covers(need)) return;
+  const needed = neededCapability(need);
+  audit.write({ plugin: caller.plugin.name, cap, op, target, outcome: 'denied', needed });
+  throw denied(caller.plugin.name, needed);
+};
+
+/** Runs one `ctx` call through check, grant, audit and perform. */
+export const dispatchCall = async (
+  caller: CallerState,
+  audit: AuditLog,
+  cap: string,
+  op: string,
+  alleged: readonly unknown[],
+): Promise<unknown> => {
+  const plugin = caller.plugin.name;
+  const fail = (error: PlugrunError, target: string, ms?: number): never => {
+    audit.write({
+      plugin,
+      cap,
+      op,
+      target,
+      outcome: 'error',
+      ...(ms === undefined ? {} : { ms }),
+      error: { code: error.code, message: error.message },
+    });
+    throw error;
+  };
+
+  // 1. Find the operation.
+  const operation = Object.hasOwn(caller.capabilities, cap) ? caller.capabilities[cap]?.operations[op] : undefined;
+  if (operation === undefined || !Object.hasOwn(caller.capabilities[cap]!.operations, op)) {
+    return fail(new PlugrunError('PLUGRUN_INVALID', `ctx.${cap}.${op} is not a ctx method`), '');
+  }
+
+  // 2. Check the arguments; nothing has happened yet.
+  let checked;
+  try {
+    checked = operation.check(alleged, caller.plugin);
+  } catch (error) {
+    return fail(asPlugrunError(error), '');
+  }
+
+  // 3. Compare the need with the grants in force now.
+  if (checked.need !== null && !caller.grants().covers(checked.need)) {
+    const needed = neededCapability(checked.need);
+    audit.write({ plugin, cap, op, target: checked.target, outcome: 'denied', needed });
+    throw denied(plugin, needed);
+  }
+
+  // 4. Perform, then record how it went.
+  const started = performance.now();
+  try {
+    const value = await operation.perform(checked.args);
+    audit.write({
+      plugin,
+      cap,
+      op,
+      target: checked.target,
+      outcome: 'allowed',
+      ms: performance.now() - started,
+      ...checked.audit,
+    });
+    return value;
+  } catch (error) {
+    return fail(asPlugrunError(error), checked.target, performance.now() - started);
+  }
+};

@@ -1,0 +1,266 @@
+/**
+ * The host: finds the plugins, verifies each against the lockfile, runs each
+ * verified plugin in its own worker, starts them in dependency order and
+ * stops them in reverse.
+ *
+ * Failing closed: a plugin runs only if the lockfile pins it and the code
+ * about to run hashes to the pinned integrity. A missing or invalid lockfile
+ * runs nothing. One plugin's failure (bad manifest, lock mismatch, a throw
+ * or a hang in `start`, a crash) is reported and the others go on.
+ */
+
+import os from 'node:os';
+
+import { messageOf, PlugrunError } from '../capabilities/errors.js';
+import { resolveLimits } from '../capabilities/limits.js';
+import { buildPluginArchive, type PluginArchive } from './archive.js';
+import type { AuditLog } from './audit.js';
+import { makeCallerState } from './caller.js';
+import { discoverPlugins, type DiscoveredPlugin } from './discovery.js';
+import { computeIntegrity } from './integrity.js';
+import { formatProblem } from './json-file.js';
+import { readLockfile, type LockedPlugin } from './lockfile.js';
+import { planStartOrder, type Exclusion } from './order.js';
+import type { ProjectPaths } from './project.js';
+import { PluginSupervisor, type PluginState } from './supervisor.js';
+
+/** Why a plugin is not running, as far as the exit status goes. */
+export type ProblemKind = 'lock' | 'failure';
+
+/** One plugin's state for reports and the exit status. */
+export interface PluginReport {
+  readonly name: string;
+  readonly state: PluginState | 'refused' | 'invalid' | 'excluded';
+  readonly reason?: string;
+  readonly problem?: ProblemKind;
+}
+
+/** What a host is made with. */
+export interface HostOptions {
+  readonly project: ProjectPaths;
+  readonly audit: AuditLog;
+  /** Load only these plugins, without their dependencies (for `plugrun call`). */
+  readonly only?: readonly string[];
+  /** Receives one line for a person per problem found (stderr). */
+  readonly report: (message: string) => void;
+  /** Called after every plugin state change. */
+  readonly onStateChange?: (name: string, state: PluginState, reason?: string) => void;
+}
+
+/** Runs `task` over `items`, at most `limit` at a time. */
+const forEachLimited = async <T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>) => {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await task(items[next++]!);
+  });
+  await Promise.all(lanes);
+};
+
+/** The plugin host of one project. */
+export class Host {
+  readonly #options: HostOptions;
+  readonly #reports = new Map<string, PluginReport>();
+  readonly #supervisors = new Map<string, PluginSupervisor>();
+  readonly #dependencies = new Map<string, readonly string[]>();
+  #order: string[] = [];
+  readonly #started: string[] = [];
+
+  constructor(options: HostOptions) {
+    this.#options = options;
+  }
+
+  /** Every plugin seen, with its state. */
+  get plugins(): PluginReport[] {
+    return [...this.#reports.values()].map((report) => {
+      const supervisor = this.#supervisors.get(report.name);
+      if (supervisor === undefined) return report;
+      const { state, reason } = supervisor;
+      const problem: ProblemKind | undefined = state === 'failed' || state === 'crashed' ? 'failure' : report.problem;
+      return { name: report.name, state, ...(reason === undefined ? {} : { reason }), ...(problem ? { problem } : {}) };
+    });
+  }
+
+  /** The supervisor of a loaded plugin. */
+  supervisor(name: string): PluginSupervisor | undefined {
+    return this.#supervisors.get(name);
+  }
+
+  /** 3 when a plugin was refused by the lockfile, 1 when one failed, else 0. */
+  exitCode(): number {
+    const reports = this.plugins;
+    if (reports.some((report) => report.problem === 'lock')) return 3;
+    if (reports.some((report) => report.problem === 'failure')) return 1;
+    return 0;
+  }
+
+  /** Discovers, verifies and loads the plugins into their workers, without starting them. */
+  async load(): Promise<void> {
+    const { project, only } = this.#options;
+
+    // 1. Discover. Invalid manifests are reported and left out.
+    const discovery = await discoverPlugins(project.pluginsDir);
+    for (const note of discovery.notes) this.#options.report(formatProblem(note));
+    const wanted = (name: string) => only === undefined || only.includes(name);
+    for (const invalid of discovery.invalid.filter((plugin) => wanted(plugin.name))) {
+      const reason = invalid.problems.map(formatProblem).join('\n');
+      this.#refuse(invalid.name, 'invalid', reason, 'failure');
+    }
+    const candidates = discovery.valid.filter((plugin) => wanted(plugin.name));
+    if (only !== undefined) {
+      for (const name of only) {
+        if (!discovery.valid.some((plugin) => plugin.name === name) && !discovery.invalid.some((plugin) => plugin.name === name)) {
+          throw new PlugrunError('PLUGRUN_INVALID', `plugin "${name}" not found in ${project.pluginsDir}; run plugrun ls to see the plugins`);
+        }
+      }
+    }
+
+    // 2. Check each against the lockfile; an absent or invalid lockfile grants nothing.
+    const lock = await readLockfile(project.lockfile);
+    const locked = new Map<string, LockedPlugin>();
+    for (const plugin of candidates) {
+      if (lock.state === 'missing') {
+        this.#refuse(plugin.name, 'refused', `plugin "${plugin.name}" is not locked: ${project.lockfile} does not exist; to pin it run: plugrun lock ${plugin.name}`, 'lock');
+        continue;
+      }
+      if (lock.state === 'invalid') {
+        const problems = lock.problems.map(formatProblem).join('; ');
+        this.#refuse(plugin.name, 'refused', `plugin "${plugin.name}" is not loaded because the lockfile is invalid: ${problems}`, 'lock');
+        continue;
+      }
+      const entry = Object.hasOwn(lock.lockfile.plugins, plugin.name) ? lock.lockfile.plugins[plugin.name] : undefined;
+      if (entry === undefined) {
+        this.#refuse(plugin.name, 'refused', `plugin "${plugin.name}" is not locked; to pin it run: plugrun lock ${plugin.name}`, 'lock');
+        continue;
+      }
+      if (entry.version !== plugin.manifest.version) {
+        this.#refuse(
+          plugin.name,
+          'refused',
+          `plugin "${plugin.name}" is version ${plugin.manifest.version} but the lockfile pins ${entry.version}; review the change, then run: plugrun lock ${plugin.name}`,
+          'lock',
+        );
+        continue;
+      }
+      locked.set(plugin.name, entry);
+    }
+
+    // 3. Order. Plugins refused above make their dependents wait for nothing.
+    const unavailable: Exclusion[] = [...this.#reports.values()].map((report) => ({ plugin: report.name, reason: report.reason ?? report.state }));
+    const lockedPlugins = candidates.filter((plugin) => locked.has(plugin.name));
+    const plan =
+      only === undefined
+        ? planStartOrder(lockedPlugins.map((plugin) => plugin.manifest), unavailable)
+        : { order: lockedPlugins.map((plugin) => plugin.name), excluded: [] };
+    for (const { plugin, reason } of plan.excluded) {
+      if (!this.#reports.has(plugin)) this.#refuse(plugin, 'excluded', reason, 'failure');
+    }
+    this.#order = plan.order;
+
+    // 4. Build each archive, verify it, and load it into a worker, several at a time.
+    const byName = new Map(lockedPlugins.map((plugin) => [plugin.name, plugin]));
+    await forEachLimited(this.#order, Math.max(2, os.availableParallelism() * 2), async (name) => {
+      await this.#loadOne(byName.get(name)!, locked.get(name)!);
+    });
+  }
+
+  async #loadOne(plugin: DiscoveredPlugin, entry: LockedPlugin): Promise<void> {
+    const { name, manifest } = plugin;
+    this.#dependencies.set(name, manifest.dependencies ?? []);
+
+    let archive: PluginArchive;
+    try {
+      archive = await buildPluginArchive(plugin.dir, { name, version: manifest.version, main: manifest.main });
+    } catch (error) {
+      this.#refuse(name, 'failed', messageOf(error), 'failure');
+      return;
+    }
+
+    const integrity = computeIntegrity({
+      manifestBytes: plugin.manifestBytes,
+      packageJsonBytes: archive.packageJsonBytes,
+      mapSha512: archive.mapSha512,
+    });
+    if (integrity !== entry.integrity) {
+      this.#refuse(
+        name,
+        'refused',
+        `plugin "${name}" changed since it was locked (its code hashes to ${integrity.slice(0, 19)}…, the lockfile pins ${entry.integrity.slice(0, 19)}…); review the change, then run: plugrun lock ${name}`,
+        'lock',
+      );
+      return;
+    }
+
+    const limits = resolveLimits(entry.limits);
+    const caller = makeCallerState({
+      project: this.#options.project,
+      audit: this.#options.audit,
+      plugin: { name, version: manifest.version },
+      limits,
+      grants: entry.grants,
+    });
+    const supervisor = new PluginSupervisor({
+      name,
+      version: manifest.version,
+      archive,
+      manifestBytes: plugin.manifestBytes,
+      integrity,
+      limits,
+      audit: this.#options.audit,
+      caller,
+      ...(this.#options.onStateChange ? { onStateChange: this.#options.onStateChange } : {}),
+    });
+    this.#supervisors.set(name, supervisor);
+    this.#reports.set(name, { name, state: 'loading' });
+
+    try {
+      await supervisor.load();
+    } catch (error) {
+      this.#options.report(messageOf(error));
+    }
+  }
+
+  /** Runs `start()` of every loaded plugin in order; a plugin whose dependency is not running is skipped. */
+  async startAll(): Promise<void> {
+    for (const name of this.#order) {
+      const supervisor = this.#supervisors.get(name);
+      if (supervisor === undefined || supervisor.state !== 'loaded') continue;
+
+      const notRunning = (this.#dependencies.get(name) ?? []).filter((dependency) => this.#supervisors.get(dependency)?.state !== 'running');
+      if (notRunning.length > 0) {
+        const reason = `plugin "${name}" is not started because its dependency ${notRunning.map((dependency) => `"${dependency}"`).join(', ')} is not running`;
+        await supervisor.terminate();
+        this.#refuse(name, 'excluded', reason, 'failure');
+        this.#supervisors.delete(name);
+        continue;
+      }
+
+      try {
+        await supervisor.start();
+        this.#started.push(name);
+      } catch (error) {
+        this.#options.report(messageOf(error));
+      }
+    }
+  }
+
+  /** Stops every plugin in reverse start order, each within its stop timeout, then terminates every worker. */
+  async stopAll(): Promise<void> {
+    for (const name of [...this.#started].reverse()) {
+      await this.#supervisors.get(name)?.stop();
+    }
+    await Promise.all([...this.#supervisors.values()].map((supervisor) => supervisor.terminate()));
+  }
+
+  /** Records a plugin that will not run, reports it and writes its audit event. */
+  #refuse(name: string, state: PluginReport['state'], reason: string, problem: ProblemKind) {
+    this.#reports.set(name, { name, state, reason, problem });
+    this.#options.report(reason);
+    this.#options.audit.write({
+      plugin: name,
+      cap: 'runtime',
+      op: 'load',
+      outcome: 'error',
+      error: { code: problem === 'lock' ? 'PLUGRUN_DENIED' : 'PLUGRUN_INVALID', message: reason },
+    });
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Turns compartment-mapper and SES load failures into messages that name the
+ * import that failed and say why. Used by the host when it builds an archive
+ * and by the worker when it loads one.
+ */
+
+import { builtinModules } from 'node:module';
+
+import { PlugrunError } from '../capabilities/errors.js';
+import { formatFinding, type SourceFinding } from './source-scan.js';
+
+const builtinNames = new Set(builtinModules);
+
+const isBuiltinSpecifier = (specifier: string): boolean => {
+  if (specifier.startsWith('node:')) return true;
+  return builtinNames.has(specifier.split('/')[0]!);
+};
+
+/**
+ * Rewrites compartment-mapper's load errors so that a plugin author sees
+ * which import failed and why.
+ */
+export const explainLoadError = (pluginName: string, error: unknown): PlugrunError => {
+  if (error instanceof PlugrunError) return error;
+
+  const message = error instanceof Error ? error.message : String(error);
+  const missing = /Cannot find (?:external )?module "([^"]+)"/.exec(message);
+  if (missing) {
+    const specifier = missing[1]!;
+    const reason = isBuiltinSpecifier(specifier)
+      ? 'it is a Node built-in, and plugins get their authority from ctx instead'
+      : 'it is outside the plugin folder and its own node_modules, or not installed there';
+    return new PlugrunError(
+      'PLUGRUN_INVALID',
+      `plugin "${pluginName}" cannot import "${specifier}": ${reason}`,
+      { cause: error },
+    );
+  }
+  return new PlugrunError('PLUGRUN_INVALID', `plugin "${pluginName}" failed to load: ${message}`, { cause: error });
+};
+
+
+/**
+ * Adds the `require()` calls found in the plugin's ES modules to a load
+ * failure caused by `require` being undefined, so the message names the
+ * module the plugin tried to reach.
+ */
+export const explainRequireFailure = (error: PlugrunError, findings: readonly SourceFinding[]): PlugrunError => {
+  if (!/\brequire is not (?:defined|a function)\b/.test(error.message)) return error;
+  const calls = findings.filter((finding) => finding.kind === 'require-in-module');
+  if (calls.length === 0) return error;
+  const lines = calls.map((finding) => `  ${formatFinding(finding)}`).join('\n');
+  return new PlugrunError(error.code, `${error.message}\n${lines}`, { cause: error });
+};

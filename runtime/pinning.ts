@@ -1,0 +1,190 @@
+/**
+ * Pinning plugins in the lockfile (`plugrun lock`) and comparing what is on
+ * disk with what is pinned (`plugrun ls`). Both compute the integrity the
+ * same way the host does before it loads a plugin.
+ */
+
+import { messageOf } from '../capabilities/errors.js';
+import { buildPluginArchive } from './archive.js';
+import { discoverPlugins, type DiscoveredPlugin, type Discovery } from './discovery.js';
+import { computeIntegrity } from './integrity.js';
+import { formatProblem } from './json-file.js';
+import { readLockfile, updateLockfile, type LockedPlugin, type LockfileState } from './lockfile.js';
+import type { ProjectPaths } from './project.js';
+
+/** Computes the integrity of a plugin as it is on disk now. */
+export const computePluginIntegrity = async (plugin: DiscoveredPlugin): Promise<string> => {
+  const { name, manifest } = plugin;
+  const archive = await buildPluginArchive(plugin.dir, { name, version: manifest.version, main: manifest.main });
+  return computeIntegrity({
+    manifestBytes: plugin.manifestBytes,
+    packageJsonBytes: archive.packageJsonBytes,
+    mapSha512: archive.mapSha512,
+  });
+};
+
+/** How a plugin on disk compares with its lockfile entry. */
+export type LockState = 'locked' | 'unlocked' | 'changed' | 'invalid' | 'missing';
+
+/** One plugin as `plugrun ls` shows it. */
+export interface PluginListing {
+  readonly name: string;
+  readonly version: string | null;
+  readonly lock: LockState;
+  readonly requested: readonly string[];
+  readonly granted: readonly string[];
+  /** Requested in the manifest but not granted. */
+  readonly pending: readonly string[];
+  /** Granted but not requested. */
+  readonly unrequested: readonly string[];
+  /** What is wrong, for `invalid`, `changed` and `missing`. */
+  readonly problem?: string;
+}
+
+/** Lists every plugin in the plugins folder and in the lockfile, with its lock state and capabilities. */
+export const listPlugins = async (project: ProjectPaths): Promise<{ plugins: PluginListing[]; lock: LockfileState; discovery: Discovery }> => {
+  const discovery = await discoverPlugins(project.pluginsDir);
+  const lock = await readLockfile(project.lockfile);
+  const entries: Readonly<Record<string, LockedPlugin>> = lock.state === 'ok' ? lock.lockfile.plugins : {};
+  const entryOf = (name: string) => (Object.hasOwn(entries, name) ? entries[name] : undefined);
+  const listings: PluginListing[] = [];
+
+  for (const plugin of discovery.valid) {
+    const entry = entryOf(plugin.name);
+    const requested = [...(plugin.manifest.capabilities ?? [])].sort();
+    const granted = entry?.grants ?? [];
+    let state: LockState = entry === undefined ? 'unlocked' : 'locked';
+    let problem: string | undefined;
+    if (entry !== undefined) {
+      try {
+        const integrity = await computePluginIntegrity(plugin);
+        if (integrity !== entry.integrity || entry.version !== plugin.manifest.version) {
+          state = 'changed';
+          problem = `changed since it was locked; review it, then run: plugrun lock ${plugin.name}`;
+        }
+      } catch (error) {
+        state = 'invalid';
+        problem = messageOf(error);
+      }
+    }
+    listings.push({
+      name: plugin.name,
+      version: plugin.manifest.version,
+      lock: state,
+      requested,
+      granted,
+      pending: requested.filter((text) => !granted.includes(text)),
+      unrequested: granted.filter((text) => !requested.includes(text)),
+      ...(problem === undefined ? {} : { problem }),
+    });
+  }
+
+  for (const plugin of discovery.invalid) {
+    const granted = entryOf(plugin.name)?.grants ?? [];
+    listings.push({
+      name: plugin.name,
+      version: null,
+      lock: 'invalid',
+      requested: [],
+      granted,
+      pending: [],
+      unrequested: [],
+      problem: plugin.problems.map(formatProblem).join('; '),
+    });
+  }
+
+  const onDisk = new Set(listings.map((listing) => listing.name));
+  for (const [name, entry] of Object.entries(entries)) {
+    if (onDisk.has(name)) continue;
+    listings.push({
+      name,
+      version: entry.version,
+      lock: 'missing',
+      requested: [],
+      granted: entry.grants,
+      pending: [],
+      unrequested: entry.grants,
+      problem: `in the lockfile but not in ${project.pluginsDir}; run plugrun lock to remove it`,
+    });
+  }
+
+  listings.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { plugins: listings, lock, discovery };
+};
+
+/** What `plugrun lock` did to one plugin. */
+export interface PinResult {
+  readonly name: string;
+  readonly change: 'added' | 'updated' | 'unchanged' | 'removed' | 'failed';
+  readonly version?: string;
+  readonly integrity?: string;
+  readonly previous?: { readonly version: string; readonly integrity: string };
+  /** Requested capabilities that are not granted. */
+  readonly pending: readonly string[];
+  readonly error?: string;
+}
+
+/**
+ * Pins the named plugins (all plugins when `names` is empty) at their
+ * current version and integrity, keeping their grants and limits. With no
+ * names, entries whose plugin folder is gone are removed, as `npm install`
+ * prunes a lockfile.
+ */
+export const lockPlugins = async (project: ProjectPaths, names: readonly string[]): Promise<PinResult[]> => {
+  const discovery = await discoverPlugins(project.pluginsDir);
+  const results: PinResult[] = [];
+  const wanted = names.length === 0 ? undefined : new Set(names);
+
+  for (const name of names) {
+    const known = discovery.valid.some((plugin) => plugin.name === name) || discovery.invalid.some((plugin) => plugin.name === name);
+    if (!known) results.push({ name, change: 'failed', pending: [], error: `plugin "${name}" not found in ${project.pluginsDir}` });
+  }
+  for (const plugin of discovery.invalid) {
+    if (wanted && !wanted.has(plugin.name)) continue;
+    results.push({ name: plugin.name, change: 'failed', pending: [], error: plugin.problems.map(formatProblem).join('\n') });
+  }
+
+  // Hash outside the lockfile lock, since building archives is the slow part.
+  const pins = new Map<string, { version: string; integrity: string; requested: readonly string[] }>();
+  for (const plugin of discovery.valid) {
+    if (wanted && !wanted.has(plugin.name)) continue;
+    try {
+      pins.set(plugin.name, {
+        version: plugin.manifest.version,
+        integrity: await computePluginIntegrity(plugin),
+        requested: [...(plugin.manifest.capabilities ?? [])].sort(),
+      });
+    } catch (error) {
+      results.push({ name: plugin.name, change: 'failed', pending: [], error: messageOf(error) });
+    }
+  }
+
+  const present = new Set([...discovery.valid, ...discovery.invalid].map((plugin) => plugin.name));
+  await updateLockfile(project.lockfile, (lockfile) => {
+    for (const [name, pin] of pins) {
+      const previous = Object.hasOwn(lockfile.plugins, name) ? lockfile.plugins[name] : undefined;
+      const grants = previous?.grants ?? [];
+      const pending = pin.requested.filter((text) => !grants.includes(text));
+      const change = previous === undefined ? 'added' : previous.version === pin.version && previous.integrity === pin.integrity ? 'unchanged' : 'updated';
+      lockfile.plugins[name] = { ...previous, version: pin.version, integrity: pin.integrity, grants };
+      results.push({
+        name,
+        change,
+        version: pin.version,
+        integrity: pin.integrity,
+        ...(previous && change === 'updated' ? { previous: { version: previous.version, integrity: previous.integrity } } : {}),
+        pending,
+      });
+    }
+    if (wanted === undefined) {
+      for (const name of Object.keys(lockfile.plugins)) {
+        if (present.has(name)) continue;
+        delete lockfile.plugins[name];
+        results.push({ name, change: 'removed', pending: [] });
+      }
+    }
+  });
+
+  results.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return results;
+};

@@ -1,0 +1,65 @@
+/**
+ * Messages between the host and a plugin's worker. Everything crosses by
+ * structured clone, so no object of one side is ever shared with the other.
+ */
+
+import type { ErrorCode } from '../capabilities/errors.js';
+
+/** An error as it crosses the thread boundary: only a code and a message. */
+export interface WireError {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+/** Data the worker needs to verify and load its plugin. */
+export interface InitMessage {
+  readonly type: 'init';
+  readonly name: string;
+  readonly version: string;
+  /** The compartment-mapper archive built by the host. */
+  readonly archive: Uint8Array;
+  readonly manifestBytes: Uint8Array;
+  readonly packageJsonBytes: Uint8Array;
+  /** The lockfile's integrity string, which the worker recomputes over the bytes it received. */
+  readonly integrity: string;
+}
+
+/** A lifecycle hook or command the host asks the plugin to run. */
+export interface InvokeMessage {
+  readonly type: 'invoke';
+  readonly id: number;
+  readonly hook: 'start' | 'stop' | 'command';
+  readonly command?: string;
+  readonly input?: unknown;
+}
+
+/** The host's answer to a `ctx` call. */
+export type ReplyMessage =
+  | { readonly type: 'reply'; readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly type: 'reply'; readonly id: number; readonly ok: false; readonly error: WireError };
+
+/** Messages from the host to a worker. */
+export type HostMessage = InitMessage | InvokeMessage | ReplyMessage;
+
+/** What the plugin module exports, reported once it has loaded. */
+export interface PluginExports {
+  readonly start: boolean;
+  readonly stop: boolean;
+  readonly commands: readonly string[];
+}
+
+/** Messages from a worker to the host. */
+export type WorkerMessage =
+  | { readonly type: 'loaded'; readonly exports: PluginExports }
+  | { readonly type: 'load-failed'; readonly error: WireError }
+  | {
+      readonly type: 'call';
+      /** Zero for a call that expects no reply (`ctx.log`). */
+      readonly id: number;
+      readonly cap: string;
+      readonly op: string;
+      readonly args: readonly unknown[];
+    }
+  | { readonly type: 'invoked'; readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly type: 'invoked'; readonly id: number; readonly ok: false; readonly error: WireError }
+  | { readonly type: 'uncaught'; readonly error: WireError };

@@ -1,0 +1,301 @@
+/**
+ * Runs one plugin in its own worker thread and watches it: load, start,
+ * commands, stop, and what happens when it hangs or crashes.
+ *
+ * A plugin is stopped by terminating its worker, which also ends an endless
+ * synchronous loop; nothing a plugin does can block the host's thread.
+ * Every state change writes a `runtime` audit event.
+ */
+
+import { Worker } from 'node:worker_threads';
+
+import { PlugrunError, messageOf } from '../capabilities/errors.js';
+import type { Limits } from '../capabilities/limits.js';
+import type { AuditLog } from './audit.js';
+import { dispatchCall, type CallerState } from './dispatch.js';
+import type { PluginArchive } from './archive.js';
+import { explainRequireFailure } from './load-errors.js';
+import type { HostMessage, PluginExports, WireError, WorkerMessage } from './protocol.js';
+
+/** States a plugin passes through; `failed` and `crashed` are final until a restart. */
+export type PluginState = 'loading' | 'loaded' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed' | 'crashed';
+
+/** What a supervisor needs to run one plugin. */
+export interface SupervisorOptions {
+  readonly name: string;
+  readonly version: string;
+  readonly archive: PluginArchive;
+  readonly manifestBytes: Uint8Array;
+  readonly integrity: string;
+  readonly limits: Limits;
+  readonly audit: AuditLog;
+  readonly caller: CallerState;
+  /** Called after every state change. */
+  readonly onStateChange?: (name: string, state: PluginState, reason?: string) => void;
+}
+
+const workerUrl = new URL('./worker/plugin-worker.js', import.meta.url);
+
+/** Turns a wire error back into a `PlugrunError`. */
+const fromWire = (error: WireError): PlugrunError => new PlugrunError(error.code, error.message);
+
+/** One plugin's worker and its lifecycle. */
+export class PluginSupervisor {
+  readonly name: string;
+  #state: PluginState = 'loading';
+  #reason: string | undefined;
+  #exports: PluginExports = { start: false, stop: false, commands: [] };
+  readonly #options: SupervisorOptions;
+  readonly #worker: Worker;
+  readonly #invocations = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  #nextInvocation = 1;
+  #loaded: Promise<PluginExports>;
+  #terminated = false;
+
+  constructor(options: SupervisorOptions) {
+    this.name = options.name;
+    this.#options = options;
+    this.#worker = new Worker(workerUrl, {
+      name: `plugrun:${options.name}`,
+      env: {},
+      execArgv: [],
+      argv: [],
+      // Worker output is not part of plugrun's output: stdout carries audit
+      // events only. Plugin code has no console; this catches runtime noise.
+      stdout: true,
+      stderr: true,
+      resourceLimits: { maxOldGenerationSizeMb: options.limits.memoryMb, stackSizeMb: 4 },
+    });
+    this.#worker.stdout.resume();
+    this.#worker.stderr.resume();
+    if (process.env.PLUGRUN_DEBUG) {
+      this.#worker.stderr.on('data', (chunk: Buffer) => process.stderr.write(`[${options.name}] ${chunk.toString()}`));
+    }
+
+    this.#loaded = new Promise<PluginExports>((resolve, reject) => {
+      this.#worker.on('message', (message: WorkerMessage) => this.#onMessage(message, resolve, reject));
+      this.#worker.on('error', (error) => {
+        const failure = new PlugrunError('PLUGRUN_FAILED', `plugin "${this.name}" crashed: ${messageOf(error)}`);
+        reject(failure);
+        this.#crash(failure.message);
+      });
+      this.#worker.on('exit', (code) => {
+        const failure = new PlugrunError('PLUGRUN_FAILED', `plugin "${this.name}" exited (code ${code})`);
+        reject(failure);
+        if (!this.#terminated) this.#crash(failure.message);
+      });
+    });
+
+    // load() attaches the real handler; this one keeps an early crash from counting as unhandled.
+    this.#loaded.catch(() => undefined);
+
+    this.#send({
+      type: 'init',
+      name: options.name,
+      version: options.version,
+      archive: options.archive.bytes,
+      manifestBytes: options.manifestBytes,
+      packageJsonBytes: options.archive.packageJsonBytes,
+      integrity: options.integrity,
+    });
+  }
+
+  /** The current state. */
+  get state(): PluginState {
+    return this.#state;
+  }
+
+  /** Why the plugin failed or crashed, when it did. */
+  get reason(): string | undefined {
+    return this.#reason;
+  }
+
+  /** What the plugin module exports, once loaded. */
+  get exports(): PluginExports {
+    return this.#exports;
+  }
+
+  /** Waits until the plugin module has been evaluated, within the start timeout. */
+  async load(): Promise<PluginExports> {
+    const started = performance.now();
+    try {
+      this.#exports = await this.#withTimeout(this.#loaded, this.#options.limits.startTimeoutMs, 'loading');
+    } catch (error) {
+      const explained = error instanceof PlugrunError ? explainRequireFailure(error, this.#options.archive.findings) : error;
+      this.#fail('load', explained, performance.now() - started);
+      throw explained;
+    }
+    this.#setState('loaded');
+    this.#runtimeEvent('load', 'allowed', { ms: performance.now() - started });
+    return this.#exports;
+  }
+
+  /** Runs the plugin's `start(ctx)` within the start timeout. */
+  async start(): Promise<void> {
+    this.#setState('starting');
+    const started = performance.now();
+    try {
+      await this.#withTimeout(this.#invoke('start'), this.#options.limits.startTimeoutMs, 'start()');
+    } catch (error) {
+      this.#fail('start', error, performance.now() - started);
+      throw error;
+    }
+    this.#setState('running');
+    this.#runtimeEvent('start', 'allowed', { ms: performance.now() - started });
+  }
+
+  /** Runs one exported command with a JSON input, within the call timeout. */
+  async command(command: string, input: unknown): Promise<unknown> {
+    if (!this.#exports.commands.includes(command)) {
+      const known = this.#exports.commands.length > 0 ? this.#exports.commands.join(', ') : 'none';
+      throw new PlugrunError(
+        'PLUGRUN_INVALID',
+        `plugin "${this.name}" has no command "${command}"; its commands: ${known}`,
+      );
+    }
+    return this.#withTimeout(this.#invoke('command', command, input), this.#options.limits.callTimeoutMs, `command ${command}`);
+  }
+
+  /**
+   * Runs `stop(ctx)` within the stop timeout if the plugin is running, then
+   * clears its timers, releases its capabilities and terminates the worker.
+   */
+  async stop(): Promise<void> {
+    if (this.#state === 'running' || this.#state === 'loaded') {
+      const wasRunning = this.#state === 'running';
+      this.#setState('stopping');
+      const started = performance.now();
+      try {
+        await this.#withTimeout(this.#invoke('stop'), this.#options.limits.stopTimeoutMs, 'stop()');
+        if (wasRunning) this.#runtimeEvent('stop', 'allowed', { ms: performance.now() - started });
+      } catch (error) {
+        const failure = error instanceof PlugrunError ? error : new PlugrunError('PLUGRUN_FAILED', messageOf(error));
+        this.#runtimeEvent('stop', 'error', { ms: performance.now() - started, error: { code: failure.code, message: failure.message } });
+      }
+      this.#setState('stopped');
+    }
+    await this.terminate();
+  }
+
+  /** Terminates the worker at once and releases the plugin's capabilities. */
+  async terminate(): Promise<void> {
+    if (this.#terminated) return;
+    this.#terminated = true;
+    await this.#worker.terminate();
+    for (const instance of Object.values(this.#options.caller.capabilities)) {
+      await instance.teardown().catch(() => undefined);
+    }
+  }
+
+  #send(message: HostMessage) {
+    this.#worker.postMessage(message);
+  }
+
+  #invoke(hook: 'start' | 'stop' | 'command', command?: string, input?: unknown): Promise<unknown> {
+    const id = this.#nextInvocation++;
+    return new Promise((resolve, reject) => {
+      this.#invocations.set(id, { resolve, reject });
+      try {
+        this.#send({ type: 'invoke', id, hook, ...(command === undefined ? {} : { command, input }) });
+      } catch (error) {
+        this.#invocations.delete(id);
+        reject(new PlugrunError('PLUGRUN_INVALID', `the input is not a JSON value (${messageOf(error)})`));
+      }
+    });
+  }
+
+  /** Rejects when `promise` takes longer than `ms`, terminating the worker, since a busy loop cannot be interrupted otherwise. */
+  #withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new PlugrunError('PLUGRUN_LIMIT', `plugin "${this.name}": ${what} timed out after ${ms} ms`));
+        void this.terminate();
+      }, ms);
+      promise.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  #onMessage(message: WorkerMessage, resolveLoad: (exports: PluginExports) => void, rejectLoad: (error: Error) => void) {
+    switch (message.type) {
+      case 'loaded':
+        resolveLoad(message.exports);
+        return;
+      case 'load-failed':
+        rejectLoad(fromWire(message.error));
+        return;
+      case 'invoked': {
+        const entry = this.#invocations.get(message.id);
+        if (entry === undefined) return;
+        this.#invocations.delete(message.id);
+        if (message.ok) entry.resolve(message.value);
+        else entry.reject(fromWire(message.error));
+        return;
+      }
+      case 'call':
+        this.#onCall(message.id, message.cap, message.op, message.args);
+        return;
+      case 'uncaught':
+        this.#runtimeEvent('uncaught', 'error', { error: message.error });
+        return;
+    }
+  }
+
+  #onCall(id: number, cap: string, op: string, args: readonly unknown[]) {
+    const active = this.#state === 'starting' || this.#state === 'running' || this.#state === 'stopping' || this.#state === 'loaded';
+    const outcome = active
+      ? dispatchCall(this.#options.caller, this.#options.audit, cap, op, args)
+      : Promise.reject(new PlugrunError('PLUGRUN_FAILED', `plugin "${this.name}" is ${this.#state}`));
+
+    outcome.then(
+      (value) => {
+        if (id === 0 || this.#terminated) return;
+        try {
+          this.#send({ type: 'reply', id, ok: true, value });
+        } catch (error) {
+          this.#send({ type: 'reply', id, ok: false, error: { code: 'PLUGRUN_FAILED', message: messageOf(error) } });
+        }
+      },
+      (error: unknown) => {
+        if (id === 0 || this.#terminated) return;
+        const failure = error instanceof PlugrunError ? error : new PlugrunError('PLUGRUN_FAILED', messageOf(error));
+        this.#send({ type: 'reply', id, ok: false, error: { code: failure.code, message: failure.message } });
+      },
+    );
+  }
+
+  #setState(state: PluginState, reason?: string) {
+    this.#state = state;
+    if (reason !== undefined) this.#reason = reason;
+    this.#options.onStateChange?.(this.name, state, reason);
+  }
+
+  #runtimeEvent(op: string, outcome: 'allowed' | 'error', extra: Record<string, unknown> = {}) {
+    this.#options.audit.write({ plugin: this.name, cap: 'runtime', op, outcome, ...extra });
+  }
+
+  #fail(op: string, error: unknown, ms: number) {
+    if (this.#state === 'crashed') return;
+    const failure = error instanceof PlugrunError ? error : new PlugrunError('PLUGRUN_FAILED', messageOf(error));
+    this.#runtimeEvent(op, 'error', { ms, error: { code: failure.code, message: failure.message } });
+    this.#setState('failed', failure.message);
+    void this.terminate();
+  }
+
+  #crash(reason: string) {
+    if (this.#terminated || this.#state === 'crashed') return;
+    for (const entry of this.#invocations.values()) entry.reject(new PlugrunError('PLUGRUN_FAILED', reason));
+    this.#invocations.clear();
+    this.#runtimeEvent('crash', 'error', { error: { code: 'PLUGRUN_FAILED', message: reason } });
+    this.#setState('crashed', reason);
+    void this.terminate();
+  }
+}

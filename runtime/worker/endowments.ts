@@ -1,0 +1,51 @@
+/**
+ * The globals of a plugin's compartments, beyond the frozen intrinsics every
+ * SES compartment has.
+ *
+ * Each global here carries no authority: no file, network, process or host
+ * object is reachable through it. Functions are fresh wrappers, so the plugin
+ * never holds Node's own function objects with their extra methods; classes
+ * are hardened, so a plugin or one of its dependencies cannot change them for
+ * the rest. `process`, `require`, `fetch`, `console` and `Buffer` are absent
+ * on purpose: authority comes from `ctx` alone.
+ *
+ * Runs in the worker after `lockdown()`.
+ */
+
+import { webcrypto } from 'node:crypto';
+
+import type { PluginTimers } from '../../capabilities/timers.js';
+
+/**
+ * Makes the hardened globals for one plugin. Dates and `Math.random` come
+ * from the worker's start compartment, whose `Date` and `Math` keep the wall
+ * clock and the random source that lockdown removes from other compartments.
+ */
+export const makeEndowments = (timers: PluginTimers): Record<string, unknown> => {
+  const crypto = {
+    getRandomValues: <T extends ArrayBufferView>(array: T): T => webcrypto.getRandomValues(array as never) as T,
+    randomUUID: (): string => webcrypto.randomUUID(),
+  };
+
+  return harden({
+    Date: globalThis.Date,
+    Math: globalThis.Math,
+    crypto,
+    TextEncoder: globalThis.TextEncoder,
+    TextDecoder: globalThis.TextDecoder,
+    URL: globalThis.URL,
+    URLSearchParams: globalThis.URLSearchParams,
+    atob: (data: string) => globalThis.atob(data),
+    btoa: (data: string) => globalThis.btoa(data),
+    structuredClone: (value: unknown, options?: Parameters<typeof globalThis.structuredClone>[1]) =>
+      globalThis.structuredClone(value, options),
+    queueMicrotask: (callback: () => void) => {
+      if (typeof callback !== 'function') throw new TypeError('queueMicrotask: callback must be a function');
+      globalThis.queueMicrotask(() => callback());
+    },
+    setTimeout: (callback: unknown, ms?: unknown, ...args: unknown[]) => timers.setTimeout(callback, ms, ...args),
+    setInterval: (callback: unknown, ms?: unknown, ...args: unknown[]) => timers.setInterval(callback, ms, ...args),
+    clearTimeout: (id: unknown) => timers.clear(id),
+    clearInterval: (id: unknown) => timers.clear(id),
+  });
+};
