@@ -156,8 +156,9 @@ export const buildPluginArchive = async (pluginDir: string, manifest: ArchiveMan
     archive = await makeAndHashArchive(powers, entry, {
       moduleTransforms: { mjs: scan('mjs'), cjs: scan('cjs') },
     });
-    // Loading every module once, without running any, finds imports that
-    // no compartment can satisfy (Node built-ins), before a worker is spawned.
+    // Parsing the archive as the worker will checks every module's hash and
+    // that no file is left over. Imports of Node built-ins are exits that only
+    // fail when the plugin is evaluated, naming the import.
     await parseArchive(archive.bytes, manifest.name, { computeSha512 });
   } catch (error) {
     if (escapes.length > 0) throw new PlugrunError('PLUGRUN_INVALID', escapes.join('\n'), { cause: error });

@@ -16,7 +16,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const uvuMain = createRequire(import.meta.url).resolve('uvu');
 const uvuBin = path.join(uvuMain.slice(0, uvuMain.lastIndexOf(`${path.sep}uvu${path.sep}`) + 5), 'bin.js');
 const pattern = process.argv[2] ?? '\\.test\\.js$';
-const filePattern = pattern.endsWith('$') ? pattern : `${pattern}.*\\.test\\.js$`;
+const filePattern = pattern.endsWith('$') ? pattern : `(?:${pattern}).*\\.test\\.js$`;
 
 const child = spawn(process.execPath, [uvuBin, here, filePattern, '--color', 'false'], {
   stdio: ['ignore', 'pipe', 'inherit'],
