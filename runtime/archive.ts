@@ -23,7 +23,7 @@ import { makeAndHashArchive, parseArchive } from '@endo/compartment-mapper';
 import { makeReadPowers } from '@endo/compartment-mapper/node-powers.js';
 
 import { PlugrunError } from '../capabilities/errors.js';
-import { computeSha512 } from './integrity.js';
+import { computeSha256, computeSha512 } from './integrity.js';
 import { explainLoadError } from './load-errors.js';
 import { formatFinding, scanModuleSource, type SourceFinding } from './source-scan.js';
 
@@ -37,7 +37,24 @@ export interface PluginArchive {
   readonly packageJsonBytes: Uint8Array;
   /** Source findings of modules that SES will reject (such as `import(` in a comment). */
   readonly findings: readonly SourceFinding[];
+  /** Every path inside the plugin folder the build looked at, keyed by absolute path. */
+  readonly probes: ReadonlyMap<string, Probe>;
 }
+
+const isMissing = (error: unknown): boolean => {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+};
+
+/**
+ * What one read of the plugin folder found, so a later run can tell whether
+ * a new build would read the same bytes: a file's SHA-256, a path that did
+ * not exist, or where a path resolved to.
+ */
+export type Probe =
+  | { readonly kind: 'file'; readonly sha256: string }
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'resolved'; readonly real: string };
 
 /** The manifest fields the archive needs. */
 export interface ArchiveManifest {
@@ -60,6 +77,7 @@ const makeConfinedFs = (
   manifest: ArchiveManifest,
   packageJson: Uint8Array | undefined,
   escapes: string[],
+  probes: Map<string, Probe>,
 ) => {
   const inside = (candidate: string): boolean => candidate === root || candidate.startsWith(root + path.sep);
 
@@ -67,7 +85,14 @@ const makeConfinedFs = (
     const resolved = path.resolve(filePath);
     if (!inside(resolved)) throw notFound(filePath);
 
-    const real = await fs.promises.realpath(resolved);
+    let real: string;
+    try {
+      real = await fs.promises.realpath(resolved);
+    } catch (error) {
+      if (isMissing(error)) probes.set(resolved, { kind: 'missing' });
+      throw error;
+    }
+    if (real !== resolved) probes.set(resolved, { kind: 'resolved', real });
     if (!inside(real)) {
       // compartment-mapper tries several candidate files and swallows their
       // errors, so the escape is recorded here and reported after the build.
@@ -90,7 +115,10 @@ const makeConfinedFs = (
     if (path.resolve(filePath) === packageJsonPath) {
       return packageJson === undefined ? syntheticPackageJson() : withModuleType(packageJson, manifest);
     }
-    return fs.promises.readFile(await realpathInside(filePath));
+    const real = await realpathInside(filePath);
+    const bytes = await fs.promises.readFile(real);
+    probes.set(real, { kind: 'file', sha256: computeSha256(bytes) });
+    return bytes;
   };
 
   return {
@@ -140,7 +168,10 @@ export const buildPluginArchive = async (pluginDir: string, manifest: ArchiveMan
   const root = await fs.promises.realpath(pluginDir);
   const packageJsonBytes = await readOptional(path.join(root, 'package.json'));
   const escapes: string[] = [];
-  const confinedFs = makeConfinedFs(root, manifest, packageJsonBytes, escapes);
+  const probes = new Map<string, Probe>();
+  const packageJsonPath = path.join(root, 'package.json');
+  probes.set(packageJsonPath, packageJsonBytes === undefined ? { kind: 'missing' } : { kind: 'file', sha256: computeSha256(packageJsonBytes) });
+  const confinedFs = makeConfinedFs(root, manifest, packageJsonBytes, escapes, probes);
   const powers = makeReadPowers({ fs: confinedFs as never, url, crypto });
 
   const findings: SourceFinding[] = [];
@@ -179,5 +210,6 @@ export const buildPluginArchive = async (pluginDir: string, manifest: ArchiveMan
     mapSha512: archive.sha512,
     packageJsonBytes: packageJsonBytes ?? new Uint8Array(0),
     findings,
+    probes,
   };
 };

@@ -10,10 +10,12 @@
  */
 
 import os from 'node:os';
+import path from 'node:path';
 
 import { messageOf, PlugrunError } from '../capabilities/errors.js';
 import { resolveLimits } from '../capabilities/limits.js';
-import { buildPluginArchive, type PluginArchive } from './archive.js';
+import type { PluginArchive } from './archive.js';
+import { loadPluginArchive } from './archive-cache.js';
 import type { AuditLog } from './audit.js';
 import { makeCallerState } from './caller.js';
 import { discoverPlugins, type DiscoveredPlugin } from './discovery.js';
@@ -169,7 +171,8 @@ export class Host {
 
     let archive: PluginArchive;
     try {
-      archive = await buildPluginArchive(plugin.dir, { name, version: manifest.version, main: manifest.main });
+      const cacheDir = path.join(this.#options.project.stateDir, 'archives');
+      archive = await loadPluginArchive(plugin.dir, { name, version: manifest.version, main: manifest.main }, cacheDir);
     } catch (error) {
       this.#refuse(name, 'failed', messageOf(error), 'failure');
       return;

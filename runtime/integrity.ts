@@ -14,6 +14,9 @@ import crypto from 'node:crypto';
 export const computeSha512 = (bytes: Uint8Array): string =>
   crypto.createHash('sha512').update(bytes).digest('hex');
 
+/** Computes a hex SHA-256. */
+export const computeSha256 = (bytes: Uint8Array): string => crypto.createHash('sha256').update(bytes).digest('hex');
+
 /** Format version mixed into the hash, so a change of recipe never matches an old pin. */
 const RECIPE = 'plugrun-integrity-v1';
 

@@ -5,17 +5,23 @@
  */
 
 import { messageOf } from '../capabilities/errors.js';
-import { buildPluginArchive } from './archive.js';
+import path from 'node:path';
+
+import { loadPluginArchive } from './archive-cache.js';
 import { discoverPlugins, type DiscoveredPlugin, type Discovery } from './discovery.js';
 import { computeIntegrity } from './integrity.js';
 import { formatProblem } from './json-file.js';
 import { readLockfile, updateLockfile, type LockedPlugin, type LockfileState } from './lockfile.js';
 import type { ProjectPaths } from './project.js';
 
-/** Computes the integrity of a plugin as it is on disk now. */
-export const computePluginIntegrity = async (plugin: DiscoveredPlugin): Promise<string> => {
+/**
+ * Computes the integrity of a plugin as it is on disk now. `fresh` skips the
+ * archive cache, as pinning should rest on a build of its own.
+ */
+export const computePluginIntegrity = async (project: ProjectPaths, plugin: DiscoveredPlugin, fresh: boolean): Promise<string> => {
   const { name, manifest } = plugin;
-  const archive = await buildPluginArchive(plugin.dir, { name, version: manifest.version, main: manifest.main });
+  const cacheDir = path.join(project.stateDir, 'archives');
+  const archive = await loadPluginArchive(plugin.dir, { name, version: manifest.version, main: manifest.main }, cacheDir, { fresh });
   return computeIntegrity({
     manifestBytes: plugin.manifestBytes,
     packageJsonBytes: archive.packageJsonBytes,
@@ -57,7 +63,7 @@ export const listPlugins = async (project: ProjectPaths): Promise<{ plugins: Plu
     let problem: string | undefined;
     if (entry !== undefined) {
       try {
-        const integrity = await computePluginIntegrity(plugin);
+        const integrity = await computePluginIntegrity(project, plugin, false);
         if (integrity !== entry.integrity || entry.version !== plugin.manifest.version) {
           state = 'changed';
           problem = `changed since it was locked; review it, then run: plugrun lock ${plugin.name}`;
@@ -151,7 +157,7 @@ export const lockPlugins = async (project: ProjectPaths, names: readonly string[
     try {
       pins.set(plugin.name, {
         version: plugin.manifest.version,
-        integrity: await computePluginIntegrity(plugin),
+        integrity: await computePluginIntegrity(project, plugin, true),
         requested: [...(plugin.manifest.capabilities ?? [])].sort(),
       });
     } catch (error) {

@@ -9,8 +9,6 @@ import type { CommandModule } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 
 import { PlugrunError, messageOf } from '../../capabilities/errors.js';
-import { AuditLog } from '../../runtime/audit.js';
-import { Host } from '../../runtime/host.js';
 import { CommandError, ExitCode, printJson, printMessage } from '../output.js';
 import { checkPluginName } from './grant.js';
 import { asUsageError, projectFrom, runHandler, usageError, type GlobalArgs } from './common.js';
@@ -44,6 +42,8 @@ const parseInput = async (parsed: string | undefined): Promise<unknown> => {
 };
 
 const call = async (argv: CallArgs): Promise<number> => {
+  const { AuditLog } = await import('../../runtime/audit.js');
+  const { Host } = await import('../../runtime/host.js');
   const project = projectFrom(argv);
   const name = checkPluginName(argv.plugin);
   const input = await parseInput(argv.input);

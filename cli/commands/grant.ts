@@ -8,10 +8,7 @@ import path from 'node:path';
 
 import type { CommandModule } from 'yargs';
 
-import { parseCapability } from '../../capabilities/capability-string.js';
-import { AuditLog } from '../../runtime/audit.js';
-import { updateLockfile } from '../../runtime/lockfile.js';
-import { loadManifest, PLUGIN_NAME_PATTERN } from '../../runtime/manifest.js';
+import { PLUGIN_NAME_PATTERN } from '../../capabilities/msg.js';
 import type { ProjectPaths } from '../../runtime/project.js';
 import { CommandError, ExitCode, printJson, printMessage } from '../output.js';
 import { asUsageError, projectFrom, runHandler, usageError, type GlobalArgs } from './common.js';
@@ -33,7 +30,8 @@ export const checkPluginName = (alleged: string): string => {
 };
 
 /** Parses capability strings from the command line; the first invalid one is a usage error listing the valid forms. */
-const parseArguments = (alleged: readonly string[]): string[] => {
+const parseArguments = async (alleged: readonly string[]): Promise<string[]> => {
+  const { parseCapability } = await import('../../capabilities/capability-string.js');
   try {
     return [...new Set(alleged.map((text) => parseCapability(text).text))];
   } catch (error) {
@@ -43,6 +41,7 @@ const parseArguments = (alleged: readonly string[]): string[] => {
 
 /** Reads what the plugin's manifest requests, or undefined when it cannot be read. */
 const requestedBy = async (project: ProjectPaths, name: string): Promise<readonly string[] | undefined> => {
+  const { loadManifest } = await import('../../runtime/manifest.js');
   const result = await loadManifest(path.join(project.pluginsDir, name), name);
   return result.ok ? (result.manifest.capabilities ?? []) : undefined;
 };
@@ -50,8 +49,9 @@ const requestedBy = async (project: ProjectPaths, name: string): Promise<readonl
 // TODO: a running `plugrun start` appends to the same audit log with its own
 // view of the hash chain; until the log is shared through a lock, an event
 // written here while a host runs forks the chain.
-const auditChange = (project: ProjectPaths, name: string, op: 'grant' | 'revoke', changed: readonly string[]) => {
+const auditChange = async (project: ProjectPaths, name: string, op: 'grant' | 'revoke', changed: readonly string[]) => {
   if (changed.length === 0) return;
+  const { AuditLog } = await import('../../runtime/audit.js');
   const audit = new AuditLog(project.auditLog);
   try {
     audit.write({ plugin: name, cap: 'runtime', op, target: changed.join(' '), outcome: 'allowed', capabilities: changed });
@@ -63,7 +63,8 @@ const auditChange = (project: ProjectPaths, name: string, op: 'grant' | 'revoke'
 const change = (op: 'grant' | 'revoke') => async (argv: GrantArgs): Promise<number> => {
   const project = projectFrom(argv);
   const name = checkPluginName(argv.plugin);
-  const capabilities = parseArguments(argv.capabilities);
+  const capabilities = await parseArguments(argv.capabilities);
+  const { updateLockfile } = await import('../../runtime/lockfile.js');
 
   const changed: string[] = [];
   const unchanged: string[] = [];
@@ -88,7 +89,7 @@ const change = (op: 'grant' | 'revoke') => async (argv: GrantArgs): Promise<numb
     }
     entry.grants = [...grants];
   });
-  auditChange(project, name, op, changed);
+  await auditChange(project, name, op, changed);
 
   const grants = lockfile.plugins[name]?.grants ?? [];
   const requested = await requestedBy(project, name);

@@ -5,7 +5,6 @@
 
 import type { CommandModule } from 'yargs';
 
-import { lockPlugins } from '../../runtime/pinning.js';
 import { ExitCode, printJson, printMessage } from '../output.js';
 import { checkPluginName } from './grant.js';
 import { projectFrom, runHandler, type GlobalArgs } from './common.js';
@@ -16,6 +15,7 @@ interface LockArgs extends GlobalArgs {
 }
 
 const lock = async (argv: LockArgs): Promise<number> => {
+  const { lockPlugins } = await import('../../runtime/pinning.js');
   const project = projectFrom(argv);
   const names = (argv.plugins ?? []).map(checkPluginName);
   const results = await lockPlugins(project, names);

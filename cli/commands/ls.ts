@@ -5,8 +5,7 @@
 
 import type { CommandModule } from 'yargs';
 
-import { formatProblem } from '../../runtime/json-file.js';
-import { listPlugins, type PluginListing } from '../../runtime/pinning.js';
+import type { PluginListing } from '../../runtime/pinning.js';
 import { escapeForTerminal, ExitCode, printData, printJson, printMessage } from '../output.js';
 import { projectFrom, runHandler, type GlobalArgs } from './common.js';
 
@@ -27,6 +26,8 @@ const formatTable = (plugins: readonly PluginListing[]): string[] => {
 };
 
 const ls = async (argv: LsArgs): Promise<number> => {
+  const { formatProblem } = await import('../../runtime/json-file.js');
+  const { listPlugins } = await import('../../runtime/pinning.js');
   const project = projectFrom(argv);
   const { plugins, lock, discovery } = await listPlugins(project);
 

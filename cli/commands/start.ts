@@ -5,8 +5,7 @@
 
 import type { CommandModule } from 'yargs';
 
-import { AuditLog } from '../../runtime/audit.js';
-import { Host } from '../../runtime/host.js';
+import type { AuditEvent } from '../../runtime/audit.js';
 import { formatEventLine } from '../event-line.js';
 import { printData, printMessage, useColor } from '../output.js';
 import { projectFrom, runHandler, type GlobalArgs } from './common.js';
@@ -31,6 +30,9 @@ const waitForSignal = () =>
   });
 
 const start = async (argv: StartArgs): Promise<number> => {
+  // Loaded here, not at the top, so that `plugrun --help` stays fast.
+  const { AuditLog } = await import('../../runtime/audit.js');
+  const { Host } = await import('../../runtime/host.js');
   const project = projectFrom(argv);
   const audit = new AuditLog(project.auditLog);
 
@@ -38,7 +40,7 @@ const start = async (argv: StartArgs): Promise<number> => {
   // terminal they are shown one readable line each.
   const stdoutIsTerminal = process.stdout.isTTY === true;
   if (!stdoutIsTerminal || !argv.tui) {
-    audit.subscribe((event) => printData(JSON.stringify(event)));
+    audit.subscribe((event: AuditEvent) => printData(JSON.stringify(event)));
   } else {
     const color = useColor(process.stdout);
     audit.subscribe((event) => printData(formatEventLine(event, color)));
