@@ -13,7 +13,24 @@ import { grantCommand, revokeCommand } from './commands/grant.js';
 import { lockCommand } from './commands/lock.js';
 import { lsCommand } from './commands/ls.js';
 import { startCommand } from './commands/start.js';
+import { closestName } from '../runtime/json-file.js';
 import { ExitCode, printMessage } from './output.js';
+
+/** Every long option of every command, for suggestions; yargs 18 does not expose its own list to `fail`. */
+const KNOWN_OPTIONS = ['dir', 'plugins-dir', 'lockfile', 'state-dir', 'once', 'tui', 'no-tui', 'json', 'help', 'version'];
+
+/** Suggests the closest known option for each unknown one in yargs' "Unknown argument(s): a, b" message. */
+const suggestOption = (message: string, known: readonly string[]): string => {
+  const unknown = /^Unknown arguments?: (.+)$/.exec(message)?.[1];
+  if (unknown === undefined) return '';
+  // yargs also lists the camelCase form of each dashed name; one form is enough.
+  const names = unknown.split(', ').filter((name) => !/[A-Z]/.test(name));
+  const hints = names.flatMap((name) => {
+    const closest = closestName(name, known);
+    return closest === undefined ? [] : [`--${closest} instead of --${name}`];
+  });
+  return hints.length === 0 ? '' : `. Did you mean ${hints.join(', ')}?`;
+};
 
 const cli = yargs(hideBin(process.argv))
   .scriptName('plugrun')
@@ -38,7 +55,8 @@ const cli = yargs(hideBin(process.argv))
   .fail((message, error) => {
     // Errors thrown by handlers are reported by the handlers themselves; this is for usage errors.
     if (error) throw error;
-    printMessage(`${message}\nRun plugrun --help for usage.`);
+    const hint = suggestOption(message, KNOWN_OPTIONS);
+    printMessage(`${message}${hint}\nRun plugrun --help for usage.`);
     process.exit(ExitCode.usage);
   });
 

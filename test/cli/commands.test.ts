@@ -246,6 +246,7 @@ test('unknown flag is a usage error', async () => {
   const result = await runCli(['ls', '--jsn'], { cwd: '/' });
   assert.is(result.code, 2);
   assert.match(result.stderr, 'Unknown argument');
+  assert.match(result.stderr, 'Did you mean --json');
 });
 
 test('start stops on SIGTERM', withProject({
