@@ -1,14 +1,15 @@
 /**
  * `msg:<plugin>` grants and `ctx.plugins.call`: calling the commands of
  * another plugin. Plugin names follow the manifest's rule, so a grant can only
- * name a plugin that could exist. This version performs no call: every
- * allowed call fails with `PLUGRUN_FAILED`.
+ * name a plugin that could exist. The input and the result cross as copies
+ * (structured clone through the host), so neither plugin ever holds an
+ * object of the other, and an error thrown by the target reaches the caller
+ * as a new `PLUGRUN_FAILED` error carrying only the target's message.
  */
 
 import { assertArgumentCount, expectJsonValue, expectString, quote, type JsonValue } from './arguments.js';
 import type { KindParseResult } from './capability-string.js';
-import { invalid } from './errors.js';
-import { performNotImplemented } from './not-implemented.js';
+import { invalid, limit } from './errors.js';
 import type { CapabilityFactory, MsgCapability, Need, Operation } from './types.js';
 
 /** The need of a `ctx.plugins.call`: the name of the plugin called. */
@@ -22,6 +23,12 @@ export const COMMAND_NAME_PATTERN = /^[A-Za-z_$][A-Za-z0-9_$]{0,127}$/;
 
 /** Maximum size of a call's input as JSON, in bytes. */
 export const CALL_INPUT_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Most plugin-to-plugin calls in one chain. A cycle (a calls b, b calls a)
+ * stops here with `PLUGRUN_LIMIT` instead of growing until a timeout.
+ */
+export const MAX_CALL_DEPTH = 16;
 
 /** Returns a sentence saying what is wrong with a plugin name, or undefined when it is valid. */
 export const findPluginNameProblem = (name: string): string | undefined =>
@@ -57,7 +64,7 @@ export interface CallArgs {
 }
 
 /** Makes `ctx.plugins` for one plugin: call. */
-export const makeMsgCapability: CapabilityFactory = () => {
+export const makeMsgCapability: CapabilityFactory = (env) => {
   const call: Operation<CallArgs> = {
     check(alleged) {
       assertArgumentCount(alleged, 3, 'ctx.plugins.call');
@@ -76,7 +83,15 @@ export const makeMsgCapability: CapabilityFactory = () => {
       const input = alleged[2] === undefined ? null : expectJsonValue(alleged[2], 'ctx.plugins.call input', CALL_INPUT_MAX_BYTES);
       return { need: { kind: 'msg', plugin }, target: `${plugin}.${command}`, args: { plugin, command, input } };
     },
-    perform: () => performNotImplemented('ctx.plugins.call'),
+    async perform(args, call) {
+      const depth = call?.depth ?? 0;
+      if (depth >= MAX_CALL_DEPTH) {
+        throw limit(
+          `ctx.plugins.call ${args.plugin}.${args.command}: the chain of plugin-to-plugin calls is deeper than ${MAX_CALL_DEPTH}; a plugin that calls back into its caller needs a way to stop`,
+        );
+      }
+      return env.plugins.call({ caller: env.plugin.name, plugin: args.plugin, command: args.command, input: args.input, depth });
+    },
   };
 
   return { operations: { call }, teardown: async () => {} };

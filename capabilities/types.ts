@@ -89,7 +89,32 @@ export interface Operation<Args = any> {
    */
   check(alleged: readonly unknown[], caller: PluginIdentity): CheckedCall<Args>;
   /** Performs a call whose need the grants cover. Throws `PlugrunError` on failure. */
-  perform(args: Args): Promise<unknown>;
+  perform(args: Args, call?: CallContext): Promise<unknown>;
+}
+
+/** Facts about one call that are not its arguments. */
+export interface CallContext {
+  /**
+   * How many plugin-to-plugin calls led to this one: 0 for a call made by
+   * `start`, `stop`, a timer or a command run from the command line.
+   */
+  readonly depth: number;
+}
+
+/** A request from one plugin to run a command of another. */
+export interface PluginCallRequest {
+  readonly caller: string;
+  readonly plugin: string;
+  readonly command: string;
+  readonly input: unknown;
+  /** The depth of the calling `ctx` call; the command runs at `depth + 1`. */
+  readonly depth: number;
+}
+
+/** The running plugins, as `ctx.plugins.call` reaches them. */
+export interface PluginDirectory {
+  /** Runs a command of a running plugin and returns its result; throws `PlugrunError`. */
+  call(request: PluginCallRequest): Promise<unknown>;
 }
 
 /** The host-side environment one plugin's capability instances are made with. */
@@ -111,6 +136,8 @@ export interface PluginEnv {
    * `PLUGRUN_DENIED` when no grant covers it.
    */
   authorize(need: Need, op: string, target: string): void;
+  /** The other plugins, for `ctx.plugins.call`. */
+  readonly plugins: PluginDirectory;
 }
 
 /** A capability made for one plugin: its `ctx` methods and a teardown for when the plugin stops. */

@@ -11,7 +11,7 @@ import type { Limits } from '../capabilities/limits.js';
 import { makeLogCapability } from '../capabilities/log.js';
 import { makeMsgCapability } from '../capabilities/msg.js';
 import { makeNetCapability } from '../capabilities/net.js';
-import type { CapabilityFactory, CapabilityInstance, Need, PluginEnv, PluginIdentity } from '../capabilities/types.js';
+import type { CapabilityFactory, CapabilityInstance, Need, PluginDirectory, PluginEnv, PluginIdentity } from '../capabilities/types.js';
 import type { AuditLog } from './audit.js';
 import { authorizeNeed, type CallerState } from './dispatch.js';
 import { pluginStatePaths, type ProjectPaths } from './project.js';
@@ -34,6 +34,8 @@ export interface CallerOptions {
   readonly limits: Limits;
   /** The lockfile's grants for this plugin. */
   readonly grants: readonly string[];
+  /** The other plugins of the host, for `ctx.plugins.call`. */
+  readonly plugins: PluginDirectory;
 }
 
 /** A caller state whose grants can be replaced while the plugin runs. */
@@ -61,6 +63,7 @@ export const makeCallerState = (options: CallerOptions): MutableCallerState => {
     paths: pluginStatePaths(options.project, options.plugin.name),
     limits: options.limits,
     authorize: (need: Need, op: string, target: string) => authorizeNeed(state, options.audit, need, need.kind, op, target),
+    plugins: options.plugins,
   };
   for (const [cap, factory] of Object.entries(FACTORIES)) capabilities[cap] = factory(env);
 

@@ -11,7 +11,7 @@
 
 import { PlugrunError, denied, messageOf } from '../capabilities/errors.js';
 import { neededCapability, type GrantSet } from '../capabilities/grant-set.js';
-import type { CapabilityInstance, Need, PluginIdentity } from '../capabilities/types.js';
+import type { CallContext, CapabilityInstance, Need, PluginIdentity } from '../capabilities/types.js';
 import type { AuditLog } from './audit.js';
 
 /** What the gate needs to know about the calling plugin. */
@@ -45,6 +45,7 @@ export const dispatchCall = async (
   cap: string,
   op: string,
   alleged: readonly unknown[],
+  call: CallContext = { depth: 0 },
 ): Promise<unknown> => {
   const plugin = caller.plugin.name;
   const fail = (error: PlugrunError, target: string, ms?: number): never => {
@@ -84,7 +85,7 @@ export const dispatchCall = async (
   // 4. Perform, then record how it went.
   const started = performance.now();
   try {
-    const value = await operation.perform(checked.args);
+    const value = await operation.perform(checked.args, call);
     audit.write({
       plugin,
       cap,

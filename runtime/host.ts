@@ -14,6 +14,7 @@ import path from 'node:path';
 
 import { messageOf, PlugrunError } from '../capabilities/errors.js';
 import { resolveLimits } from '../capabilities/limits.js';
+import type { PluginCallRequest, PluginDirectory } from '../capabilities/types.js';
 import type { PluginArchive } from './archive.js';
 import { loadPluginArchive } from './archive-cache.js';
 import type { AuditLog } from './audit.js';
@@ -66,6 +67,9 @@ export class Host {
   readonly #dependencies = new Map<string, readonly string[]>();
   #order: string[] = [];
   readonly #started: string[] = [];
+
+  /** How `ctx.plugins.call` reaches the other plugins of this host. */
+  readonly #directory: PluginDirectory = { call: (request) => this.#callPlugin(request) };
 
   constructor(options: HostOptions) {
     this.#options = options;
@@ -200,6 +204,7 @@ export class Host {
       plugin: { name, version: manifest.version },
       limits,
       grants: entry.grants,
+      plugins: this.#directory,
     });
     const supervisor = new PluginSupervisor({
       name,
@@ -252,6 +257,28 @@ export class Host {
       await this.#supervisors.get(name)?.stop();
     }
     await Promise.all([...this.#supervisors.values()].map((supervisor) => supervisor.terminate()));
+  }
+
+  /**
+   * Runs a command of a running plugin for another plugin. Whatever the
+   * target throws reaches the caller as `PLUGRUN_FAILED` with the target's
+   * message only; the target's own calls are audited under the target.
+   */
+  async #callPlugin({ plugin, command, input, depth }: PluginCallRequest): Promise<unknown> {
+    const supervisor = this.#supervisors.get(plugin);
+    const state = supervisor?.state ?? this.#reports.get(plugin)?.state;
+    // A plugin takes calls from the moment its start() runs, so two plugins
+    // may call each other while they start; only one whose module is
+    // loaded but whose start() has not begun is refused.
+    if (supervisor === undefined || (supervisor.state !== 'running' && supervisor.state !== 'starting')) {
+      const why = state === undefined ? 'is not loaded in this host' : state === 'loaded' ? 'has not started yet' : `is ${state}`;
+      throw new PlugrunError('PLUGRUN_FAILED', `plugin "${plugin}" ${why}, so ${plugin}.${command} cannot be called`);
+    }
+    try {
+      return await supervisor.command(command, input, depth + 1);
+    } catch (error) {
+      throw new PlugrunError('PLUGRUN_FAILED', `${plugin}.${command} failed: ${messageOf(error)}`);
+    }
   }
 
   /** Records a plugin that will not run, reports it and writes its audit event. */

@@ -31,6 +31,8 @@ export interface InvokeMessage {
   readonly hook: 'start' | 'stop' | 'command';
   readonly command?: string;
   readonly input?: unknown;
+  /** For a command run by another plugin's `ctx.plugins.call`: how many calls led to it. */
+  readonly depth?: number;
 }
 
 /** The host's answer to a `ctx` call. */
@@ -59,6 +61,8 @@ export type WorkerMessage =
       readonly cap: string;
       readonly op: string;
       readonly args: readonly unknown[];
+      /** Depth of the command this call was made from (0 outside commands run by other plugins). */
+      readonly depth: number;
     }
   | { readonly type: 'invoked'; readonly id: number; readonly ok: true; readonly value: unknown }
   | { readonly type: 'invoked'; readonly id: number; readonly ok: false; readonly error: WireError }

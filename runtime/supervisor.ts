@@ -144,8 +144,11 @@ export class PluginSupervisor {
     this.#runtimeEvent('start', 'allowed', { ms: performance.now() - started });
   }
 
-  /** Runs one exported command with a JSON input, within the call timeout. */
-  async command(command: string, input: unknown): Promise<unknown> {
+  /**
+   * Runs one exported command with a JSON input, within the call timeout.
+   * `depth` counts the plugin-to-plugin calls that led to it.
+   */
+  async command(command: string, input: unknown, depth = 0): Promise<unknown> {
     if (!this.#exports.commands.includes(command)) {
       const known = this.#exports.commands.length > 0 ? this.#exports.commands.join(', ') : 'none';
       throw new PlugrunError(
@@ -153,7 +156,7 @@ export class PluginSupervisor {
         `plugin "${this.name}" has no command "${command}"; its commands: ${known}`,
       );
     }
-    return this.#withTimeout(this.#invoke('command', command, input), this.#options.limits.callTimeoutMs, `command ${command}`);
+    return this.#withTimeout(this.#invoke('command', command, input, depth), this.#options.limits.callTimeoutMs, `command ${command}`);
   }
 
   /**
@@ -191,12 +194,12 @@ export class PluginSupervisor {
     this.#worker.postMessage(message);
   }
 
-  #invoke(hook: 'start' | 'stop' | 'command', command?: string, input?: unknown): Promise<unknown> {
+  #invoke(hook: 'start' | 'stop' | 'command', command?: string, input?: unknown, depth = 0): Promise<unknown> {
     const id = this.#nextInvocation++;
     return new Promise((resolve, reject) => {
       this.#invocations.set(id, { resolve, reject });
       try {
-        this.#send({ type: 'invoke', id, hook, ...(command === undefined ? {} : { command, input }) });
+        this.#send({ type: 'invoke', id, hook, ...(command === undefined ? {} : { command, input, depth }) });
       } catch (error) {
         this.#invocations.delete(id);
         reject(new PlugrunError('PLUGRUN_INVALID', `the input is not a JSON value (${messageOf(error)})`));
@@ -241,7 +244,7 @@ export class PluginSupervisor {
         return;
       }
       case 'call':
-        this.#onCall(message.id, message.cap, message.op, message.args);
+        this.#onCall(message.id, message.cap, message.op, message.args, message.depth);
         return;
       case 'uncaught':
         this.#runtimeEvent('uncaught', 'error', { error: message.error });
@@ -249,10 +252,10 @@ export class PluginSupervisor {
     }
   }
 
-  #onCall(id: number, cap: string, op: string, args: readonly unknown[]) {
+  #onCall(id: number, cap: string, op: string, args: readonly unknown[], depth: number) {
     const active = this.#state === 'starting' || this.#state === 'running' || this.#state === 'stopping' || this.#state === 'loaded';
     const outcome = active
-      ? dispatchCall(this.#options.caller, this.#options.audit, cap, op, args)
+      ? dispatchCall(this.#options.caller, this.#options.audit, cap, op, args, { depth: Number.isSafeInteger(depth) && depth >= 0 ? depth : 0 })
       : Promise.reject(new PlugrunError('PLUGRUN_FAILED', `plugin "${this.name}" is ${this.#state}`));
 
     outcome.then(

@@ -1,11 +1,13 @@
-// A plugin with commands for `plugrun call`: greet someone, report how many
-// people it greeted (kept in ctx.config), and ask the ticker plugin for its
-// status through ctx.plugins.call under the msg:ticker grant.
+// A plugin with commands for `plugrun call`: greet someone and report how
+// many people it greeted (kept in ctx.config). At start it asks the ticker
+// plugin for its status through ctx.plugins.call, under the msg:ticker grant.
 
 import { greetingFor, pickMotto } from './lib/words.js';
 
 export async function start(ctx) {
-  ctx.log.info(`greeter ready; motto: ${pickMotto()}`);
+  // ticker is a dependency, so it is running by now; msg:ticker allows the call.
+  const ticker = await ctx.plugins.call('ticker', 'status', null);
+  ctx.log.info(`greeter ready; ticker has run ${ticker.runs} times; motto: ${pickMotto()}`);
 }
 
 export const commands = {
@@ -23,9 +25,5 @@ export const commands = {
 
   async stats(_input, ctx) {
     return { greeted: (await ctx.config.get('greeted')) ?? 0, motto: pickMotto() };
-  },
-
-  async tickerStatus(_input, ctx) {
-    return ctx.plugins.call('ticker', 'status', null);
   },
 };

@@ -37,14 +37,17 @@ export interface HostLink {
   settle(id: number, ok: boolean, payload: unknown): void;
 }
 
-/** Makes the link that numbers calls and matches replies to them. */
-export const makeHostLink = (port: MessagePort, makeError: ErrorMaker): HostLink => {
+/**
+ * Makes the link that numbers calls and matches replies to them.
+ * `currentDepth` gives the call depth of the code making a call.
+ */
+export const makeHostLink = (port: MessagePort, makeError: ErrorMaker, currentDepth: () => number): HostLink => {
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   let nextId = 1;
 
   const post = (id: number, cap: string, op: string, args: unknown[]) => {
     try {
-      port.postMessage({ type: 'call', id, cap, op, args });
+      port.postMessage({ type: 'call', id, cap, op, args, depth: currentDepth() });
     } catch (error) {
       // DataCloneError: a function, symbol, or a Proxy's trap threw during the copy.
       throw new PlugrunError(

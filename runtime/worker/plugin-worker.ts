@@ -14,6 +14,7 @@
 
 import 'ses';
 
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { parentPort } from 'node:worker_threads';
 
 import { isErrorCode, PlugrunError } from '../../capabilities/errors.js';
@@ -67,7 +68,10 @@ const reportUncaught = (error: unknown) => send({ type: 'uncaught', error: toWir
 process.on('uncaughtException', reportUncaught);
 process.on('unhandledRejection', reportUncaught);
 
-const link = makeHostLink(port, makeError);
+// The depth of the command being run follows its async continuations, so a
+// ctx.plugins.call made from it carries the depth and a call cycle is cut.
+const callDepth = new AsyncLocalStorage<number>();
+const link = makeHostLink(port, makeError, () => callDepth.getStore() ?? 0);
 const timers = makeTimers(reportUncaught);
 
 let plugin: {
@@ -119,7 +123,7 @@ const invoke = async (message: InvokeMessage): Promise<unknown> => {
     if (typeof command !== 'function') {
       throw new PlugrunError('PLUGRUN_INVALID', `command "${name}" is not exported by this plugin`);
     }
-    return command(message.input, ctx);
+    return callDepth.run(message.depth ?? 0, () => command(message.input, ctx));
   }
 
   const hook = namespace[message.hook];

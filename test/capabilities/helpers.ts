@@ -29,6 +29,11 @@ export const makeTestEnv = (root = path.join(os.tmpdir(), 'plugrun-unused'), lim
   authorize() {
     throw new Error('authorize must not be called by check');
   },
+  plugins: {
+    call() {
+      throw new Error('no other plugin runs in capability tests');
+    },
+  },
 });
 
 /** Makes a temporary folder, runs `body` with it, and removes the folder afterwards. */

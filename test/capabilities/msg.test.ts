@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { makeMsgCapability } from '../../capabilities/msg.js';
+import { MAX_CALL_DEPTH, makeMsgCapability } from '../../capabilities/msg.js';
+import type { PluginCallRequest } from '../../capabilities/types.js';
 import { check, expectCode, expectRejection, makeTestEnv, operationOf } from './helpers.js';
 
 const plugins = makeMsgCapability(makeTestEnv());
@@ -64,9 +65,22 @@ test('msg call rejects non-JSON input', () => {
   expectCode(() => check(call, 'weather', 'now', {}, 'extra'), 'PLUGRUN_INVALID');
 });
 
-test('msg perform is not implemented', async () => {
-  const error = await expectRejection(call.perform({ plugin: 'weather', command: 'now', input: null }), 'PLUGRUN_FAILED');
-  assert.ok(error.message.includes('ctx.plugins.call is not implemented yet'), error.message);
+test('msg perform asks the directory', async () => {
+  const requests: PluginCallRequest[] = [];
+  const env = { ...makeTestEnv(), plugins: { call: async (request: PluginCallRequest) => (requests.push(request), { ok: true }) } };
+  const direct = operationOf(makeMsgCapability(env).operations, 'call');
+  const result = await direct.perform({ plugin: 'weather', command: 'now', input: { city: 'Oslo' } }, { depth: 2 });
+  assert.equal(result, { ok: true });
+  assert.equal(requests, [{ caller: 'notes', plugin: 'weather', command: 'now', input: { city: 'Oslo' }, depth: 2 }]);
+});
+
+test('msg perform stops deep call chains', async () => {
+  let called = false;
+  const env = { ...makeTestEnv(), plugins: { call: async () => { called = true; } } };
+  const direct = operationOf(makeMsgCapability(env).operations, 'call');
+  const error = await expectRejection(direct.perform({ plugin: 'weather', command: 'now', input: null }, { depth: MAX_CALL_DEPTH }), 'PLUGRUN_LIMIT');
+  assert.ok(error.message.includes(`deeper than ${MAX_CALL_DEPTH}`), error.message);
+  assert.not.ok(called, 'the directory was not asked');
   await plugins.teardown();
 });
 
