@@ -1,8 +1,8 @@
 /**
- * A cache of built plugin archives under `<state-dir>/archives/`, so that
- * starting a plugin whose files have not changed skips the build, which
- * parses every module with Babel and loads the archive half of
- * compartment-mapper (about 300 ms on a 2-core machine).
+ * A cache of built plugin archives under `<state-dir>/archives/`. Starting a
+ * plugin whose files have not changed skips the build, which parses every
+ * module with Babel and loads the archive half of compartment-mapper: about
+ * 300 ms, measured on a 2-core AMD EPYC machine with Node 20.
  *
  * The cache can make plugrun faster but never make it trust more. A cached
  * archive is used only when every file the build read still has the same

@@ -27,7 +27,7 @@ import { computeSha256, computeSha512 } from './integrity.js';
 import { explainLoadError } from './load-errors.js';
 import { formatFinding, scanModuleSource, type SourceFinding } from './source-scan.js';
 
-/** What goes into the worker: the archive and the hash its compartment map must have. */
+/** The archive that goes into the worker, and the hash its compartment map must have. */
 export interface PluginArchive {
   /** Zip bytes: compartment-map.json and every module, as compartment-mapper writes them. */
   readonly bytes: Uint8Array;
@@ -47,9 +47,9 @@ const isMissing = (error: unknown): boolean => {
 };
 
 /**
- * What one read of the plugin folder found, so a later run can tell whether
- * a new build would read the same bytes: a file's SHA-256, a path that did
- * not exist, or where a path resolved to.
+ * The result of one read of the plugin folder during a build: a file's
+ * SHA-256, a path that did not exist, or where a path resolved to. A later
+ * run compares them to tell whether a new build would read the same bytes.
  */
 export type Probe =
   | { readonly kind: 'file'; readonly sha256: string }
@@ -69,8 +69,8 @@ const notFound = (filePath: string): NodeJS.ErrnoException =>
 /**
  * Makes a file-system facade for compartment-mapper that only reads inside
  * `root`. Paths outside read as missing, so the package search goes on and
- * fails with "Cannot find external module"; a link inside that resolves
- * outside is an error of its own.
+ * fails with "Cannot find external module". A link inside that resolves
+ * outside is recorded as an error of its own.
  */
 const makeConfinedFs = (
   root: string,
@@ -131,7 +131,7 @@ const makeConfinedFs = (
 
 /**
  * Treats `.js` files of the plugin's own package as ES modules unless its
- * package.json says otherwise, because the manifest's `main` is an ES module.
+ * package.json sets another `type`, because the manifest's `main` is an ES module.
  */
 const withModuleType = (packageJson: Uint8Array, manifest: ArchiveManifest): Uint8Array => {
   let descriptor: unknown;

@@ -4,7 +4,7 @@
  *
  * Each event's `hash` is the SHA-256 of the previous event's hash and this
  * event's canonical JSON, so an edited, removed or reordered line breaks the
- * chain; the chain and `seq` continue from the last line across restarts.
+ * chain. The chain and `seq` continue from the last line across restarts.
  * Lines are appended synchronously, so an event is on disk before the call's
  * result goes back to the plugin.
  */
@@ -19,7 +19,7 @@ export const AUDIT_FORMAT_VERSION = 1;
 /** The kinds of outcome an event records. */
 export type Outcome = 'allowed' | 'denied' | 'error';
 
-/** What a caller supplies for one event. */
+/** The fields a caller supplies for one event. */
 export interface AuditInput {
   readonly plugin: string;
   /** `fs`, `net`, `db`, `msg`, `config`, `log` or `runtime`. */

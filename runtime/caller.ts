@@ -26,7 +26,7 @@ const FACTORIES: Readonly<Record<string, CapabilityFactory>> = {
   log: makeLogCapability,
 };
 
-/** What one plugin's caller state is made from. */
+/** Options of one plugin's caller state. */
 export interface CallerOptions {
   readonly project: ProjectPaths;
   readonly audit: AuditLog;

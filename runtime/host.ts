@@ -27,7 +27,7 @@ import { planStartOrder, type Exclusion } from './order.js';
 import type { ProjectPaths } from './project.js';
 import { PluginSupervisor, type PluginState } from './supervisor.js';
 
-/** Why a plugin is not running, as far as the exit status goes. */
+/** Kind of problem that keeps a plugin from running, which decides the exit status. */
 export type ProblemKind = 'lock' | 'failure';
 
 /** One plugin's state for reports and the exit status. */
@@ -38,7 +38,7 @@ export interface PluginReport {
   readonly problem?: ProblemKind;
 }
 
-/** What a host is made with. */
+/** Options of a host. */
 export interface HostOptions {
   readonly project: ProjectPaths;
   readonly audit: AuditLog;
@@ -68,7 +68,7 @@ export class Host {
   #order: string[] = [];
   readonly #started: string[] = [];
 
-  /** How `ctx.plugins.call` reaches the other plugins of this host. */
+  /** The directory through which `ctx.plugins.call` reaches the other plugins of this host. */
   readonly #directory: PluginDirectory = { call: (request) => this.#callPlugin(request) };
 
   constructor(options: HostOptions) {
@@ -86,7 +86,7 @@ export class Host {
     });
   }
 
-  /** The supervisor of a loaded plugin. */
+  /** Returns the supervisor of a loaded plugin. */
   supervisor(name: string): PluginSupervisor | undefined {
     return this.#supervisors.get(name);
   }
@@ -268,11 +268,13 @@ export class Host {
     const supervisor = this.#supervisors.get(plugin);
     const state = supervisor?.state ?? this.#reports.get(plugin)?.state;
     // A plugin takes calls from the moment its start() runs, so two plugins
-    // may call each other while they start; only one whose module is
-    // loaded but whose start() has not begun is refused.
+    // may call each other while they start. A plugin whose start() has not
+    // begun yet takes none.
     if (supervisor === undefined || (supervisor.state !== 'running' && supervisor.state !== 'starting')) {
-      const why = state === undefined ? 'is not loaded in this host' : state === 'loaded' ? 'has not started yet' : `is ${state}`;
-      throw new PlugrunError('PLUGRUN_FAILED', `plugin "${plugin}" ${why}, so ${plugin}.${command} cannot be called`);
+      let status = `is ${state}`;
+      if (state === undefined) status = 'is not loaded in this host';
+      if (state === 'loaded') status = 'has not started yet';
+      throw new PlugrunError('PLUGRUN_FAILED', `plugin "${plugin}" ${status}, so ${plugin}.${command} cannot be called`);
     }
     try {
       return await supervisor.command(command, input, depth + 1);

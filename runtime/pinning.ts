@@ -29,7 +29,7 @@ export const computePluginIntegrity = async (project: ProjectPaths, plugin: Disc
   });
 };
 
-/** How a plugin on disk compares with its lockfile entry. */
+/** The state of a plugin on disk compared with its lockfile entry. */
 export type LockState = 'locked' | 'unlocked' | 'changed' | 'invalid' | 'missing';
 
 /** One plugin as `plugrun ls` shows it. */
@@ -43,7 +43,7 @@ export interface PluginListing {
   readonly pending: readonly string[];
   /** Granted but not requested. */
   readonly unrequested: readonly string[];
-  /** What is wrong, for `invalid`, `changed` and `missing`. */
+  /** The problem, for `invalid`, `changed` and `missing`. */
   readonly problem?: string;
 }
 
@@ -118,7 +118,7 @@ export const listPlugins = async (project: ProjectPaths): Promise<{ plugins: Plu
   return { plugins: listings, lock, discovery };
 };
 
-/** What `plugrun lock` did to one plugin. */
+/** The change `plugrun lock` made to one plugin. */
 export interface PinResult {
   readonly name: string;
   readonly change: 'added' | 'updated' | 'unchanged' | 'removed' | 'failed';
@@ -171,7 +171,9 @@ export const lockPlugins = async (project: ProjectPaths, names: readonly string[
       const previous = Object.hasOwn(lockfile.plugins, name) ? lockfile.plugins[name] : undefined;
       const grants = previous?.grants ?? [];
       const pending = pin.requested.filter((text) => !grants.includes(text));
-      const change = previous === undefined ? 'added' : previous.version === pin.version && previous.integrity === pin.integrity ? 'unchanged' : 'updated';
+      let change: PinResult['change'] = 'updated';
+      if (previous === undefined) change = 'added';
+      else if (previous.version === pin.version && previous.integrity === pin.integrity) change = 'unchanged';
       lockfile.plugins[name] = { ...previous, version: pin.version, integrity: pin.integrity, grants };
       results.push({
         name,

@@ -1,6 +1,6 @@
 /**
- * Where a project keeps its parts: the plugins folder, the lockfile and the
- * runtime state, each movable by a command-line option.
+ * The locations of a project's parts: the plugins folder, the lockfile and
+ * the runtime state, each movable by a command-line option.
  */
 
 import path from 'node:path';

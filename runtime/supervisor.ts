@@ -20,7 +20,7 @@ import type { HostMessage, PluginExports, WireError, WorkerMessage } from './pro
 /** States a plugin passes through; `failed` and `crashed` are final until a restart. */
 export type PluginState = 'loading' | 'loaded' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed' | 'crashed';
 
-/** What a supervisor needs to run one plugin. */
+/** Options of the supervisor of one plugin. */
 export interface SupervisorOptions {
   readonly name: string;
   readonly version: string;
@@ -105,12 +105,12 @@ export class PluginSupervisor {
     return this.#state;
   }
 
-  /** Why the plugin failed or crashed, when it did. */
+  /** The reason the plugin failed or crashed, when it did. */
   get reason(): string | undefined {
     return this.#reason;
   }
 
-  /** What the plugin module exports, once loaded. */
+  /** The plugin module's exports, once loaded. */
   get exports(): PluginExports {
     return this.#exports;
   }

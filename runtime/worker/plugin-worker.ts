@@ -5,8 +5,8 @@
  * 1. Lock down the worker's realm (SES), so intrinsics are frozen before any
  *    plugin code exists.
  * 2. Receive the archive bytes from the host and recompute the integrity over
- *    exactly those bytes; compartment-mapper checks each module's SHA-512
- *    against the compartment map while parsing. Nothing is read from disk.
+ *    exactly those bytes. While parsing, compartment-mapper checks each
+ *    module's SHA-512 against the compartment map. Nothing is read from disk.
  * 3. Build the endowments and `ctx`, then evaluate the plugin in its
  *    compartments.
  * 4. Serve `start`, `stop` and commands until the host terminates the worker.
