@@ -306,6 +306,32 @@ test('endless loop in start is stopped at the timeout', withProject({
   assert.ok(events.some((event) => event.plugin === 'chatty' && event.op === 'stop' && event.outcome === 'allowed'));
 }));
 
+test('heap exhaustion stops only that plugin', withProject({
+  chatty: {
+    manifest: { loadOrder: 0 },
+    files: {
+      'index.js': `
+        let n = 0;
+        export async function start(ctx) { ctx.log.info('chatty up'); }
+        export async function stop(ctx) { ctx.log.info('chatty down'); }
+      `,
+    },
+  },
+}, async (project) => {
+  copyFixture(project, 'hostile', 'heap-exhaustion');
+  await lockProject(project.dir);
+  editLockfile(project.dir, (lockfile) => {
+    lockfile.plugins['heap-exhaustion'].limits = { memoryMb: 32 };
+  });
+  const result = await runCli(['start', '--once'], { cwd: project.dir });
+  assert.is(result.code, 1);
+  const events = parseNdjson(result.stdout);
+  const crash = events.find((event) => event.plugin === 'heap-exhaustion' && event.op === 'crash');
+  assert.ok(crash, 'a crash event is written');
+  assert.match(crash!.error.message, /memory/i);
+  assert.ok(events.some((event) => event.message === 'chatty down'), 'the other plugin still stops normally');
+}));
+
 test('throw in start leaves the others running', withProject({ counter: counterPlugin }, async (project) => {
   copyFixture(project, 'hostile', 'throw-in-start');
   await lockProject(project.dir);
