@@ -67,7 +67,7 @@ export const isBytes = (value: unknown): value is Uint8Array => types.isUint8Arr
 /** Rejects a call with more arguments than the method takes, so a misplaced option is not ignored. */
 export const assertArgumentCount = (alleged: readonly unknown[], max: number, method: string): void => {
   if (alleged.length <= max) return;
-  throw invalid(`${method} takes at most ${max} arguments, got ${alleged.length}`);
+  throw invalid(`${method} takes at most ${max} argument${max === 1 ? '' : 's'}, got ${alleged.length}`);
 };
 
 /** Returns the value when it is a string, and throws `PLUGRUN_INVALID` naming the argument otherwise. */

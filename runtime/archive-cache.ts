@@ -82,6 +82,7 @@ const readCached = async (cacheDir: string, pluginDir: string, manifest: Archive
     packageJsonBytes: Buffer.from(entry.packageJson, 'base64'),
     findings: entry.findings,
     probes: new Map(entry.probes),
+    cached: true,
   };
 };
 

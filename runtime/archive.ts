@@ -39,6 +39,8 @@ export interface PluginArchive {
   readonly findings: readonly SourceFinding[];
   /** Every path inside the plugin folder the build looked at, keyed by absolute path. */
   readonly probes: ReadonlyMap<string, Probe>;
+  /** True when the archive came from the archive cache rather than a build. */
+  readonly cached?: boolean;
 }
 
 const isMissing = (error: unknown): boolean => {

@@ -19,13 +19,14 @@ import type { PluginArchive } from './archive.js';
 import { loadPluginArchive } from './archive-cache.js';
 import type { AuditLog } from './audit.js';
 import { makeCallerState } from './caller.js';
-import { discoverPlugins, type DiscoveredPlugin } from './discovery.js';
+import { discoverPlugins, type DiscoveredPlugin, type Discovery } from './discovery.js';
 import { computeIntegrity } from './integrity.js';
 import { formatProblem } from './json-file.js';
 import { readLockfile, type LockedPlugin } from './lockfile.js';
 import { planStartOrder, type Exclusion } from './order.js';
 import type { ProjectPaths } from './project.js';
 import { PluginSupervisor, type PluginState } from './supervisor.js';
+import type { WorkerPool } from './worker-pool.js';
 
 /** Kind of problem that keeps a plugin from running, which decides the exit status. */
 export type ProblemKind = 'lock' | 'failure';
@@ -42,12 +43,14 @@ export interface PluginReport {
 export interface HostOptions {
   readonly project: ProjectPaths;
   readonly audit: AuditLog;
-  /** Load only these plugins, without their dependencies (for `plugrun call`). */
+  /** Load only these plugins and the plugins they depend on (for `plugrun call`). */
   readonly only?: readonly string[];
   /** Receives one line for a person per problem found (stderr). */
   readonly report: (message: string) => void;
   /** Called after every plugin state change. */
   readonly onStateChange?: (name: string, state: PluginState, reason?: string) => void;
+  /** Workers spawned ahead of need. */
+  readonly pool?: WorkerPool;
 }
 
 /** Runs `task` over `items`, at most `limit` at a time. */
@@ -106,7 +109,7 @@ export class Host {
     // 1. Discover. Invalid manifests are reported and left out.
     const discovery = await discoverPlugins(project.pluginsDir);
     for (const note of discovery.notes) this.#options.report(formatProblem(note));
-    const wanted = (name: string) => only === undefined || only.includes(name);
+    const wanted = this.#selection(discovery, only);
     for (const invalid of discovery.invalid.filter((plugin) => wanted(plugin.name))) {
       const reason = invalid.problems.map(formatProblem).join('\n');
       this.#refuse(invalid.name, 'invalid', reason, 'failure');
@@ -153,12 +156,11 @@ export class Host {
     // 3. Order. Plugins refused above make their dependents wait for nothing.
     const unavailable: Exclusion[] = [...this.#reports.values()].map((report) => ({ plugin: report.name, reason: report.reason ?? report.state }));
     const lockedPlugins = candidates.filter((plugin) => locked.has(plugin.name));
-    const plan =
-      only === undefined
-        ? planStartOrder(lockedPlugins.map((plugin) => plugin.manifest), unavailable)
-        : { order: lockedPlugins.map((plugin) => plugin.name), excluded: [] };
+    const plan = planStartOrder(lockedPlugins.map((plugin) => plugin.manifest), unavailable);
     for (const { plugin, reason } of plan.excluded) {
-      if (!this.#reports.has(plugin)) this.#refuse(plugin, 'excluded', reason, 'failure');
+      if (this.#reports.has(plugin)) continue;
+      const message = `plugin "${plugin}" is not started: ${reason}; fix "dependencies" in its plugin.json or the plugins it names`;
+      this.#refuse(plugin, 'excluded', message, 'failure');
     }
     this.#order = plan.order;
 
@@ -169,19 +171,40 @@ export class Host {
     });
   }
 
-  async #loadOne(plugin: DiscoveredPlugin, entry: LockedPlugin): Promise<void> {
+  /**
+   * Returns which discovered plugins to load: all of them, or the named ones
+   * and, transitively, the plugins they depend on.
+   */
+  #selection(discovery: Discovery, only: readonly string[] | undefined): (name: string) => boolean {
+    if (only === undefined) return () => true;
+
+    const manifests = new Map(discovery.valid.map((plugin) => [plugin.name, plugin.manifest]));
+    const selected = new Set<string>();
+    const pending = [...only];
+    while (pending.length > 0) {
+      const name = pending.pop()!;
+      if (selected.has(name)) continue;
+      selected.add(name);
+      pending.push(...(manifests.get(name)?.dependencies ?? []));
+    }
+    return (name) => selected.has(name);
+  }
+
+  async #loadOne(plugin: DiscoveredPlugin, entry: LockedPlugin, fresh = false): Promise<void> {
     const { name, manifest } = plugin;
     this.#dependencies.set(name, manifest.dependencies ?? []);
 
+    // 1. Get the archive: cached when the plugin's files are unchanged, else built.
     let archive: PluginArchive;
     try {
       const cacheDir = path.join(this.#options.project.stateDir, 'archives');
-      archive = await loadPluginArchive(plugin.dir, { name, version: manifest.version, main: manifest.main }, cacheDir);
+      archive = await loadPluginArchive(plugin.dir, { name, version: manifest.version, main: manifest.main }, cacheDir, { fresh });
     } catch (error) {
       this.#refuse(name, 'failed', messageOf(error), 'failure');
       return;
     }
 
+    // 2. Compare its integrity with the lockfile's.
     const integrity = computeIntegrity({
       manifestBytes: plugin.manifestBytes,
       packageJsonBytes: archive.packageJsonBytes,
@@ -197,6 +220,25 @@ export class Host {
       return;
     }
 
+    // 3. Load it into a worker, which checks the integrity again over the bytes it received.
+    const supervisor = this.#makeSupervisor(plugin, entry, archive, integrity);
+    this.#supervisors.set(name, supervisor);
+    this.#reports.set(name, { name, state: 'loading' });
+    try {
+      await supervisor.load();
+    } catch (error) {
+      // A damaged cache entry fails only the worker's check: build once more from the files.
+      if (supervisor.integrityMismatch && archive.cached === true) {
+        this.#supervisors.delete(name);
+        await this.#loadOne(plugin, entry, true);
+        return;
+      }
+      this.#options.report(messageOf(error));
+    }
+  }
+
+  #makeSupervisor(plugin: DiscoveredPlugin, entry: LockedPlugin, archive: PluginArchive, integrity: string): PluginSupervisor {
+    const { name, manifest } = plugin;
     const limits = resolveLimits(entry.limits);
     const caller = makeCallerState({
       project: this.#options.project,
@@ -206,7 +248,7 @@ export class Host {
       grants: entry.grants,
       plugins: this.#directory,
     });
-    const supervisor = new PluginSupervisor({
+    return new PluginSupervisor({
       name,
       version: manifest.version,
       archive,
@@ -216,16 +258,10 @@ export class Host {
       audit: this.#options.audit,
       caller,
       ...(this.#options.onStateChange ? { onStateChange: this.#options.onStateChange } : {}),
+      ...(this.#options.pool ? { pool: this.#options.pool } : {}),
     });
-    this.#supervisors.set(name, supervisor);
-    this.#reports.set(name, { name, state: 'loading' });
-
-    try {
-      await supervisor.load();
-    } catch (error) {
-      this.#options.report(messageOf(error));
-    }
   }
+
 
   /** Runs `start()` of every loaded plugin in order; a plugin whose dependency is not running is skipped. */
   async startAll(): Promise<void> {
@@ -257,6 +293,7 @@ export class Host {
       await this.#supervisors.get(name)?.stop();
     }
     await Promise.all([...this.#supervisors.values()].map((supervisor) => supervisor.terminate()));
+    await this.#options.pool?.drain();
   }
 
   /**
@@ -279,7 +316,9 @@ export class Host {
     try {
       return await supervisor.command(command, input, depth + 1);
     } catch (error) {
-      throw new PlugrunError('PLUGRUN_FAILED', `${plugin}.${command} failed: ${messageOf(error)}`);
+      // In a chain a -> b -> c, c's failure reaches a once, not wrapped at every hop.
+      const message = messageOf(error).replace(/^(?:[a-z0-9][a-z0-9_-]*\.[A-Za-z_$][\w$]* failed: )+/, '');
+      throw new PlugrunError('PLUGRUN_FAILED', `${plugin}.${command} failed: ${message}`);
     }
   }
 
@@ -292,7 +331,7 @@ export class Host {
       cap: 'runtime',
       op: 'load',
       outcome: 'error',
-      error: { code: problem === 'lock' ? 'PLUGRUN_DENIED' : 'PLUGRUN_INVALID', message: reason },
+      error: { code: 'PLUGRUN_INVALID', message: reason },
     });
   }
 }

@@ -29,7 +29,7 @@ export const explainLoadError = (pluginName: string, error: unknown): PlugrunErr
     const specifier = missing[1]!;
     const reason = isBuiltinSpecifier(specifier)
       ? 'it is a Node built-in, and plugins get their authority from ctx instead'
-      : 'it is outside the plugin folder and its own node_modules, or not installed there';
+      : "it is neither inside the plugin folder nor a dependency installed in the plugin's own node_modules; list it in the plugin's package.json dependencies and install it there";
     return new PlugrunError(
       'PLUGRUN_INVALID',
       `plugin "${pluginName}" cannot import "${specifier}": ${reason}`,

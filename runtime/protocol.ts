@@ -53,7 +53,19 @@ export interface PluginExports {
 /** Messages from a worker to the host. */
 export type WorkerMessage =
   | { readonly type: 'loaded'; readonly exports: PluginExports }
-  | { readonly type: 'load-failed'; readonly error: WireError }
+  | {
+      readonly type: 'load-failed';
+      readonly error: WireError;
+      /** True when the bytes received do not hash to the lockfile's integrity. */
+      readonly integrityMismatch: boolean;
+    }
+  | {
+      /** A ctx call the worker rejected before sending it (arguments that cannot be copied), for the audit log. */
+      readonly type: 'rejected-call';
+      readonly cap: string;
+      readonly op: string;
+      readonly error: WireError;
+    }
   | {
       readonly type: 'call';
       /** Zero for a call that expects no reply (`ctx.log`). */

@@ -4,10 +4,11 @@
  * started, instead of a bare rejection from inside a worker.
  *
  * SES rejects, anywhere in a module's text (comments and strings included),
- * anything that looks like a dynamic `import(` and the HTML comment tokens
- * `<!--` and `-->`, because no shim can intercept the first and parsers
- * disagree on the second. The patterns below mirror the ones in
- * ses/src/transforms.js (ses 2.3.0).
+ * anything that looks like a dynamic `import(`, the HTML comment tokens
+ * `<!--` and `-->`, and what looks like a direct `eval(` call. No shim can
+ * intercept a dynamic import, parsers disagree on HTML comments, and a shim
+ * can only run direct eval as indirect eval. The patterns below mirror the
+ * ones in ses/src/transforms.js (ses 2.3.0).
  */
 
 /** One piece of source text that will make SES reject its module. */
@@ -16,7 +17,7 @@ export interface SourceFinding {
   readonly file: string;
   readonly line: number;
   readonly column: number;
-  readonly kind: 'dynamic-import' | 'html-comment' | 'require-in-module';
+  readonly kind: 'dynamic-import' | 'html-comment' | 'direct-eval' | 'require-in-module';
   /** The imported or required specifier, when the text names one. */
   readonly specifier?: string;
   /** A description of the finding for a person. */
@@ -25,6 +26,7 @@ export interface SourceFinding {
 
 const importPattern = /(^|[^.]|\.\.\.)\bimport(\s*(?:\(|\/[/*]))/g;
 const htmlCommentPattern = /<!--|-->/g;
+const directEvalPattern = /(^|[^.])\beval(\s*\()/g;
 const requirePattern = /(^|[^.\w$])require\s*\(\s*(['"`])([^'"`]+)\2/g;
 const specifierAfterImport = /^\s*\(\s*(['"`])([^'"`]+)\1/;
 
@@ -61,6 +63,15 @@ export const scanModuleSource = (source: string, file: string, language: 'mjs' |
       ...positionOf(source, match.index),
       kind: 'html-comment',
       message: `"${match[0]}": SES rejects HTML comment tokens anywhere in source text; write "< !--" or "-- >" instead`,
+    });
+  }
+
+  for (const match of source.matchAll(directEvalPattern)) {
+    findings.push({
+      file,
+      ...positionOf(source, match.index + match[1]!.length),
+      kind: 'direct-eval',
+      message: 'eval(...): SES rejects text that looks like a direct eval call, even inside comments and strings; call it as (0, eval)(...) for an indirect eval, or avoid eval',
     });
   }
 

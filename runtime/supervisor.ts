@@ -7,7 +7,7 @@
  * Every state change writes a `runtime` audit event.
  */
 
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 
 import { PlugrunError, messageOf } from '../capabilities/errors.js';
 import type { Limits } from '../capabilities/limits.js';
@@ -16,6 +16,7 @@ import { dispatchCall, type CallerState } from './dispatch.js';
 import type { PluginArchive } from './archive.js';
 import { explainRequireFailure } from './load-errors.js';
 import type { HostMessage, PluginExports, WireError, WorkerMessage } from './protocol.js';
+import { spawnPluginWorker, type WorkerPool } from './worker-pool.js';
 
 /** States a plugin passes through; `failed` and `crashed` are final until a restart. */
 export type PluginState = 'loading' | 'loaded' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed' | 'crashed';
@@ -30,11 +31,11 @@ export interface SupervisorOptions {
   readonly limits: Limits;
   readonly audit: AuditLog;
   readonly caller: CallerState;
+  /** Workers spawned ahead of need; without one, the supervisor spawns its own. */
+  readonly pool?: WorkerPool;
   /** Called after every state change. */
   readonly onStateChange?: (name: string, state: PluginState, reason?: string) => void;
 }
-
-const workerUrl = new URL('./worker/plugin-worker.js', import.meta.url);
 
 /** Turns a wire error back into a `PlugrunError`. */
 const fromWire = (error: WireError): PlugrunError => new PlugrunError(error.code, error.message);
@@ -51,26 +52,12 @@ export class PluginSupervisor {
   #nextInvocation = 1;
   #loaded: Promise<PluginExports>;
   #terminated = false;
+  #integrityMismatch = false;
 
   constructor(options: SupervisorOptions) {
     this.name = options.name;
     this.#options = options;
-    this.#worker = new Worker(workerUrl, {
-      name: `plugrun:${options.name}`,
-      env: {},
-      execArgv: [],
-      argv: [],
-      // Worker output is not part of plugrun's output: stdout carries audit
-      // events only. Plugin code has no console; this catches runtime noise.
-      stdout: true,
-      stderr: true,
-      resourceLimits: { maxOldGenerationSizeMb: options.limits.memoryMb, stackSizeMb: 4 },
-    });
-    this.#worker.stdout.resume();
-    this.#worker.stderr.resume();
-    if (process.env.PLUGRUN_DEBUG) {
-      this.#worker.stderr.on('data', (chunk: Buffer) => process.stderr.write(`[${options.name}] ${chunk.toString()}`));
-    }
+    this.#worker = options.pool?.take(options.limits.memoryMb, options.name) ?? spawnPluginWorker(options.limits.memoryMb, options.name);
 
     this.#loaded = new Promise<PluginExports>((resolve, reject) => {
       this.#worker.on('message', (message: WorkerMessage) => this.#onMessage(message, resolve, reject));
@@ -110,6 +97,11 @@ export class PluginSupervisor {
     return this.#reason;
   }
 
+  /** True when loading failed because the worker's bytes do not hash to the lockfile's integrity. */
+  get integrityMismatch(): boolean {
+    return this.#integrityMismatch;
+  }
+
   /** The plugin module's exports, once loaded. */
   get exports(): PluginExports {
     return this.#exports;
@@ -137,8 +129,9 @@ export class PluginSupervisor {
     try {
       await this.#withTimeout(this.#invoke('start'), this.#options.limits.startTimeoutMs, 'start()');
     } catch (error) {
-      this.#fail('start', error, performance.now() - started);
-      throw error;
+      const failure = this.#named('start() failed', error);
+      this.#fail('start', failure, performance.now() - started);
+      throw failure;
     }
     this.#setState('running');
     this.#runtimeEvent('start', 'allowed', { ms: performance.now() - started });
@@ -156,7 +149,9 @@ export class PluginSupervisor {
         `plugin "${this.name}" has no command "${command}"; its commands: ${known}`,
       );
     }
-    return this.#withTimeout(this.#invoke('command', command, input, depth), this.#options.limits.callTimeoutMs, `command ${command}`);
+    // A command past its timeout may be an endless loop, which only
+    // terminating the worker ends, so the plugin is failed, not just the call.
+    return this.#withTimeout(this.#invoke('command', command, input, depth), this.#options.limits.callTimeoutMs, `command ${command}`, 'command');
   }
 
   /**
@@ -207,12 +202,19 @@ export class PluginSupervisor {
     });
   }
 
-  /** Rejects when `promise` takes longer than `ms`, terminating the worker, since a busy loop cannot be interrupted otherwise. */
-  #withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  /**
+   * Rejects when `promise` takes longer than `ms`, terminating the worker,
+   * since a busy loop cannot be interrupted otherwise. With `failOp`, the
+   * plugin is also marked failed with an event of that op; without it, the
+   * caller records the failure.
+   */
+  #withTimeout<T>(promise: Promise<T>, ms: number, what: string, failOp?: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new PlugrunError('PLUGRUN_LIMIT', `plugin "${this.name}": ${what} timed out after ${ms} ms`));
-        void this.terminate();
+        const failure = new PlugrunError('PLUGRUN_LIMIT', `plugin "${this.name}": ${what} timed out after ${ms} ms`);
+        reject(failure);
+        if (failOp === undefined) void this.terminate();
+        else this.#fail(failOp, failure, ms);
       }, ms);
       promise.then(
         (value) => {
@@ -233,7 +235,11 @@ export class PluginSupervisor {
         resolveLoad(message.exports);
         return;
       case 'load-failed':
+        this.#integrityMismatch = message.integrityMismatch;
         rejectLoad(fromWire(message.error));
+        return;
+      case 'rejected-call':
+        this.#options.audit.write({ plugin: this.name, cap: String(message.cap), op: String(message.op), outcome: 'error', error: message.error });
         return;
       case 'invoked': {
         const entry = this.#invocations.get(message.id);
@@ -285,8 +291,15 @@ export class PluginSupervisor {
     this.#options.audit.write({ plugin: this.name, cap: 'runtime', op, outcome, ...extra });
   }
 
+  /** Prefixes a plugin's own error with the plugin's name and what failed; errors from the runtime already name it. */
+  #named(what: string, error: unknown): PlugrunError {
+    const failure = error instanceof PlugrunError ? error : new PlugrunError('PLUGRUN_FAILED', messageOf(error));
+    if (failure.message.startsWith(`plugin "${this.name}"`)) return failure;
+    return new PlugrunError(failure.code, `plugin "${this.name}": ${what}: ${failure.message}`, { cause: error });
+  }
+
   #fail(op: string, error: unknown, ms: number) {
-    if (this.#state === 'crashed') return;
+    if (this.#state === 'crashed' || this.#state === 'failed') return;
     const failure = error instanceof PlugrunError ? error : new PlugrunError('PLUGRUN_FAILED', messageOf(error));
     this.#runtimeEvent(op, 'error', { ms, error: { code: failure.code, message: failure.message } });
     this.#setState('failed', failure.message);

@@ -30,10 +30,15 @@ const waitForSignal = () =>
   });
 
 const start = async (argv: StartArgs): Promise<number> => {
+  const project = projectFrom(argv);
+
+  // Workers start locking down while the host's own modules load.
+  const { prewarmPool } = await import('../../runtime/worker-pool.js');
+  const pool = prewarmPool(project.pluginsDir);
+
   // Loaded here, not at the top, so that `plugrun --help` stays fast.
   const { AuditLog } = await import('../../runtime/audit.js');
   const { Host } = await import('../../runtime/host.js');
-  const project = projectFrom(argv);
   const audit = new AuditLog(project.auditLog);
 
   // Audit events go to stdout as NDJSON for pipes and --no-tui; on a
@@ -46,7 +51,7 @@ const start = async (argv: StartArgs): Promise<number> => {
     audit.subscribe((event) => printData(formatEventLine(event, color)));
   }
 
-  const host = new Host({ project, audit, report: printMessage });
+  const host = new Host({ project, audit, report: printMessage, pool });
   const stopping = waitForSignal();
   try {
     await host.load();

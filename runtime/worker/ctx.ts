@@ -31,6 +31,8 @@ const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 
 /** Sends calls to the host and settles them when replies arrive. */
 export interface HostLink {
+  /** Tells the host about a call rejected before it was sent, so the audit log still has one event for it. */
+  reportRejected(cap: string, op: string, error: PlugrunError): void;
   call(cap: string, op: string, args: unknown[]): Promise<unknown>;
   /** Sends a call that expects no reply; throws `PLUGRUN_INVALID` when the arguments cannot be copied. */
   notify(cap: string, op: string, args: unknown[]): void;
@@ -57,7 +59,12 @@ export const makeHostLink = (port: MessagePort, makeError: ErrorMaker, currentDe
     }
   };
 
+  const reportRejected = (cap: string, op: string, error: PlugrunError) => {
+    port.postMessage({ type: 'rejected-call', cap, op, error: { code: error.code, message: error.message } });
+  };
+
   return {
+    reportRejected,
     call(cap, op, args) {
       const id = nextId++;
       return new Promise((resolve, reject) => {
@@ -66,6 +73,7 @@ export const makeHostLink = (port: MessagePort, makeError: ErrorMaker, currentDe
           pending.set(id, { resolve, reject });
         } catch (error) {
           const { code, message } = error as PlugrunError;
+          reportRejected(cap, op, error as PlugrunError);
           reject(makeError({ code, message }));
         }
       });
@@ -75,6 +83,7 @@ export const makeHostLink = (port: MessagePort, makeError: ErrorMaker, currentDe
         post(0, cap, op, args);
       } catch (error) {
         const { code, message } = error as PlugrunError;
+        reportRejected(cap, op, error as PlugrunError);
         throw makeError({ code, message });
       }
     },
@@ -107,10 +116,12 @@ export const makeCtx = (
   for (const level of LOG_LEVELS) {
     log[level] = (message, fields) => {
       if (typeof message !== 'string') {
-        throw makeError({
-          code: 'PLUGRUN_INVALID',
-          message: `ctx.log.${level}: message must be a string (got ${message === null ? 'null' : typeof message})`,
-        });
+        const error = new PlugrunError(
+          'PLUGRUN_INVALID',
+          `ctx.log.${level}: message must be a string (got ${message === null ? 'null' : typeof message})`,
+        );
+        link.reportRejected('log', level, error);
+        throw makeError(error);
       }
       link.notify('log', level, fields === undefined ? [message] : [message, fields]);
     };

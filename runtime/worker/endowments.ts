@@ -15,13 +15,26 @@
 import { webcrypto } from 'node:crypto';
 
 import type { PluginTimers } from '../../capabilities/timers.js';
+import type { ErrorMaker } from './ctx.js';
 
 /**
  * Makes the hardened globals for one plugin. Dates and `Math.random` come
  * from the worker's start compartment, whose `Date` and `Math` keep the wall
  * clock and the random source that lockdown removes from other compartments.
  */
-export const makeEndowments = (timers: PluginTimers): Record<string, unknown> => {
+export const makeEndowments = (timers: PluginTimers, makeError: ErrorMaker): Record<string, unknown> => {
+  // A bad argument throws an error made in the compartment, as ctx.timers does.
+  const guarded =
+    <Args extends unknown[], Result>(body: (...args: Args) => Result) =>
+    (...args: Args): Result => {
+      try {
+        return body(...args);
+      } catch (error) {
+        const { code, message } = error as { code: never; message: string };
+        throw makeError({ code, message });
+      }
+    };
+
   const crypto = {
     getRandomValues: <T extends ArrayBufferView>(array: T): T => webcrypto.getRandomValues(array as never) as T,
     randomUUID: (): string => webcrypto.randomUUID(),
@@ -43,8 +56,8 @@ export const makeEndowments = (timers: PluginTimers): Record<string, unknown> =>
       if (typeof callback !== 'function') throw new TypeError('queueMicrotask: callback must be a function');
       globalThis.queueMicrotask(() => callback());
     },
-    setTimeout: (callback: unknown, ms?: unknown, ...args: unknown[]) => timers.setTimeout(callback, ms, ...args),
-    setInterval: (callback: unknown, ms?: unknown, ...args: unknown[]) => timers.setInterval(callback, ms, ...args),
+    setTimeout: guarded((callback: unknown, ms?: unknown, ...args: unknown[]) => timers.setTimeout(callback, ms, ...args)),
+    setInterval: guarded((callback: unknown, ms?: unknown, ...args: unknown[]) => timers.setInterval(callback, ms, ...args)),
     clearTimeout: (id: unknown) => timers.clear(id),
     clearInterval: (id: unknown) => timers.clear(id),
   });

@@ -71,6 +71,13 @@ process.on('unhandledRejection', reportUncaught);
 // The depth of the command being run follows its async continuations, so a
 // ctx.plugins.call made from it carries the depth and a call cycle is cut.
 const callDepth = new AsyncLocalStorage<number>();
+/** The archive received does not hash to the lockfile's integrity. */
+class IntegrityMismatch extends PlugrunError {
+  constructor(message: string) {
+    super('PLUGRUN_INVALID', message);
+  }
+}
+
 const link = makeHostLink(port, makeError, () => callDepth.getStore() ?? 0);
 const timers = makeTimers(reportUncaught);
 
@@ -82,22 +89,29 @@ let plugin: {
 
 const load = async (init: InitMessage) => {
   // Phase 2.
-  const application = await parseArchive(init.archive, init.name, { computeSha512 });
+  let application: Awaited<ReturnType<typeof parseArchive>>;
+  try {
+    application = await parseArchive(init.archive, init.name, { computeSha512 });
+  } catch (error) {
+    // A zip or module hash that does not check out is damage, not a plugin bug.
+    throw new IntegrityMismatch(
+      `plugin "${init.name}": the archive received by its worker is damaged (${(error as Error).message}); if its files are unchanged, run plugrun lock ${init.name} to rebuild its cached archive`,
+    );
+  }
   const integrity = computeIntegrity({
     manifestBytes: init.manifestBytes,
     packageJsonBytes: init.packageJsonBytes,
     mapSha512: application.sha512 ?? '',
   });
   if (integrity !== init.integrity) {
-    throw new PlugrunError(
-      'PLUGRUN_INVALID',
-      `plugin "${init.name}": the code received by its worker does not match the lockfile (expected ${init.integrity}, got ${integrity})`,
+    throw new IntegrityMismatch(
+      `plugin "${init.name}": the code received by its worker does not match the lockfile (expected ${init.integrity}, got ${integrity}); if its files are unchanged, run plugrun lock ${init.name} to rebuild its cached archive`,
     );
   }
 
   // Phase 3.
   const ctx = makeCtx({ name: init.name, version: init.version }, link, timers, makeError);
-  const { namespace } = (await application.import({ globals: makeEndowments(timers) })) as {
+  const { namespace } = (await application.import({ globals: makeEndowments(timers, makeError) })) as {
     namespace: Record<string, unknown>;
   };
   const commandsValue = namespace.commands;
@@ -161,7 +175,8 @@ port.on('message', (message: HostMessage) => {
         (exports) => send({ type: 'loaded', exports }),
         (error: unknown) => {
           const explained = explainLoadError(message.name, error);
-          send({ type: 'load-failed', error: { code: explained.code, message: explained.message } });
+          const integrityMismatch = error instanceof IntegrityMismatch;
+          send({ type: 'load-failed', error: { code: explained.code, message: explained.message }, integrityMismatch });
         },
       );
       return;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { lockProject, makeProject, runCli, spawnCli, type TestProject } from '../helpers/project.js';
+import { editLockfile, lockProject, makeProject, runCli, spawnCli, type TestProject } from '../helpers/project.js';
 
 const greeter = {
   manifest: { capabilities: ['net:api.example.org', 'fs:exports/'] },
@@ -132,6 +132,47 @@ test('call reads input from stdin', withProject({ greeter }, async (project) => 
   const result = await runCli(['call', 'greeter', 'greet', '-'], { cwd: project.dir, input: '{"name":"Grace"}' });
   assert.is(result.code, 0, result.stderr);
   assert.is(JSON.parse(result.stdout).greeting, 'hello Grace');
+}));
+
+test('command timeout fails the plugin', withProject({
+  spinner: { files: { 'index.js': 'export const commands = { spin() { for (;;) {} } };\n' } },
+}, async (project) => {
+  await lockProject(project.dir);
+  editLockfile(project.dir, (lockfile) => {
+    lockfile.plugins.spinner.limits = { callTimeoutMs: 500 };
+  });
+  const started = Date.now();
+  const result = await runCli(['call', 'spinner', 'spin'], { cwd: project.dir });
+  assert.ok(Date.now() - started < 4000, 'no wait for a stop timeout after the plugin was stopped');
+  assert.is(result.code, 1);
+  assert.match(result.stderr, 'command spin timed out after 500 ms');
+  const event = project.auditEvents().find((candidate) => candidate.cap === 'runtime' && candidate.op === 'command' && candidate.plugin === 'spinner');
+  assert.is(event?.error.code, 'PLUGRUN_LIMIT');
+}));
+
+test('uncopyable arguments are audited', withProject({
+  sloppy: {
+    files: {
+      'index.js': `
+        export const commands = {
+          async send(_input, ctx) {
+            const outcomes = [];
+            try { await ctx.config.set('fn', () => 1); } catch (error) { outcomes.push(error.code); }
+            try { ctx.log.info(42); } catch (error) { outcomes.push(error.code); }
+            try { setTimeout('not a function', 1); } catch (error) { outcomes.push(error.code, Object.isFrozen(Object.getPrototypeOf(error))); }
+            return outcomes;
+          },
+        };
+      `,
+    },
+  },
+}, async (project) => {
+  await lockProject(project.dir);
+  const result = await runCli(['call', 'sloppy', 'send'], { cwd: project.dir });
+  assert.is(result.code, 0, result.stderr);
+  assert.equal(JSON.parse(result.stdout), ['PLUGRUN_INVALID', 'PLUGRUN_INVALID', 'PLUGRUN_INVALID', true]);
+  const rejected = project.auditEvents().filter((event) => event.plugin === 'sloppy' && event.outcome === 'error' && event.cap !== 'runtime');
+  assert.equal(rejected.map((event) => `${event.cap}.${event.op}`), ['config.set', 'log.info']);
 }));
 
 test('call prints null for no result', withProject({ greeter }, async (project) => {

@@ -137,6 +137,7 @@ test('call cycle stops at the depth limit', withProject({
   const cycle = events.find((event) => event.message === 'cycle');
   assert.is(cycle?.fields.code, 'PLUGRUN_FAILED');
   assert.match(cycle?.fields.message, 'deeper than 16');
+  assert.is(cycle?.fields.message.split(' failed: ').length, 2, 'the failure is reported once, not once per hop');
   assert.ok(events.some((event) => event.cap === 'msg' && event.outcome === 'error' && event.error.code === 'PLUGRUN_LIMIT'));
   assert.ok(events.some((event) => event.plugin === 'target' && event.op === 'stop' && event.outcome === 'allowed'), 'both plugins still stop normally');
 }));
@@ -160,6 +161,20 @@ test('call to a plugin that is not running fails', withProject({
   const failed = parseNdjson(result.stdout).find((event) => event.message === 'failed');
   assert.is(failed?.fields.code, 'PLUGRUN_FAILED');
   assert.match(failed?.fields.message, 'plugin "target" is failed');
+}));
+
+test('call command loads its dependencies', withProject({
+  target,
+  caller: {
+    manifest: { dependencies: ['target'], capabilities: ['msg:target'] },
+    files: { 'index.js': "export const commands = { async run(input, ctx) { return ctx.plugins.call('target', 'double', { original: input.n }); } };\n" },
+  },
+}, async (project) => {
+  await lockProject(project.dir);
+  await grant(project, 'caller', 'msg:target');
+  const result = await runCli(['call', 'caller', 'run', '{"n":4}'], { cwd: project.dir });
+  assert.is(result.code, 0, result.stderr);
+  assert.is(JSON.parse(result.stdout).result, 8);
 }));
 
 test.run();

@@ -27,6 +27,16 @@ test('html comment tokens are found', () => {
   assert.equal(findings.map((finding) => finding.kind), ['html-comment', 'html-comment']);
 });
 
+test('direct eval call is found', () => {
+  const [finding] = scanModuleSource('const x = eval("1 + 1");\n', 'a.js', 'mjs');
+  assert.is(finding?.kind, 'direct-eval');
+  assert.is(finding?.column, 11);
+});
+
+test('eval as a member is not a direct call', () => {
+  assert.equal(scanModuleSource('const x = globalThis.eval;\nobj.eval(1);\n', 'a.js', 'mjs'), []);
+});
+
 test('require in an ES module is found', () => {
   const [finding] = scanModuleSource("const fs = require('fs');\n", 'index.js', 'mjs');
   assert.is(finding?.kind, 'require-in-module');
