@@ -112,6 +112,18 @@ export const checkPluginPath = (alleged: unknown, label: string): CheckedPath =>
   return result.segments.join('/') as CheckedPath;
 };
 
+/**
+ * Prefix of the temporary files that atomic writes create next to their
+ * target. Plugin paths may not use it, so a plugin cannot read, replace or
+ * delete a write in flight, and the cleanup of stale temporary files never
+ * removes a plugin's own file.
+ */
+export const TEMP_FILE_PREFIX = '.plugrun-tmp-';
+
+/** Checks whether a checked path has a segment that starts with `TEMP_FILE_PREFIX`. */
+export const hasReservedSegment = (path: CheckedPath): boolean =>
+  path.split('/').some((segment) => segment.startsWith(TEMP_FILE_PREFIX));
+
 /** Returns the folder that contains a normalised path, ending in `/`, or `''` for a path at the top. */
 export const parentFolder = (path: string): string => {
   const end = path.lastIndexOf('/', path.endsWith('/') ? path.length - 2 : path.length - 1);

@@ -1,24 +1,36 @@
 /**
  * `fs:` and `fs.read:` grants and `ctx.fs`: the canonical text of a grant,
- * whether it covers the path a call needs, and the checks of each call.
+ * whether it covers the path a call needs, the checks of each call, and the
+ * factory that joins them to the code that performs the calls.
  *
  * A grant covers its folder and everything below it. The folder itself counts
  * as inside, so `fs.read:exports/` allows listing `exports`. Paths are compared
  * segment by segment, so `fs:exports/` does not cover `exports2/`.
  *
- * Paths are checked lexically by `checkPluginPath`. The code that performs a
- * call must still resolve symbolic links and check the real path against the
- * grants, because a link inside a granted folder can point out of it. This
- * version performs nothing: every allowed call fails with `PLUGRUN_FAILED`.
+ * Paths are checked lexically by `checkPluginPath`, and the grants are
+ * compared with the lexical path. Performing a call never follows a symbolic
+ * link (fs-folder.ts), so the file used is the file at the checked path. The
+ * I/O is in fs-read.ts and fs-write.ts, the quota in fs-usage.ts.
  */
 
 import { z } from 'zod';
 import { assertArgumentCount, describeType, isBytes, parseArgument, quote } from './arguments.js';
 import type { KindParseResult } from './capability-string.js';
 import { invalid, limit } from './errors.js';
-import { checkPluginPath, isNormalisedPath, normaliseGrantFolder, parentFolder, type CheckedPath } from './fs-path.js';
-import { performNotImplemented } from './not-implemented.js';
-import type { CapabilityFactory, CheckedCall, FsCapability, Need, Operation, PluginEnv } from './types.js';
+import {
+  checkPluginPath,
+  hasReservedSegment,
+  isNormalisedPath,
+  normaliseGrantFolder,
+  parentFolder,
+  TEMP_FILE_PREFIX,
+  type CheckedPath,
+} from './fs-path.js';
+import { DataFolder, detectLookupMode, type LookupMode } from './fs-folder.js';
+import { listAt, readFileAt, statAt } from './fs-read.js';
+import { FsUsage } from './fs-usage.js';
+import { deleteFileAt, writeFileAt, type WriteContext } from './fs-write.js';
+import type { CapabilityFactory, CapabilityInstance, CheckedCall, FsCapability, Need, Operation, PluginEnv } from './types.js';
 
 /** The need of a `ctx.fs` call: the access and the checked path, ending in `/` when it names a folder. */
 export type FsNeed = Extract<Need, { kind: 'fs' }>;
@@ -85,11 +97,26 @@ export interface PathArgs {
   readonly path: CheckedPath;
 }
 
+/**
+ * Extensions that writes reject, whatever their case, because a user who
+ * opens such a file from a file manager runs it.
+ */
+export const EXECUTABLE_EXTENSIONS: readonly string[] = ['.exe', '.bat', '.cmd', '.sh', '.ps1'];
+
 const ReadFileOptionsStruct = z.strictObject({ encoding: z.enum(['utf8', 'bytes']).optional() }).optional();
+
+/** Checks a path for `ctx.fs`, rejecting the names reserved for temporary files. */
+const checkFsPath = (alleged: unknown, method: string): CheckedPath => {
+  const path = checkPluginPath(alleged, `${method} path`);
+  if (hasReservedSegment(path)) {
+    throw invalid(`${method} path ${quote(path)} uses the prefix ${TEMP_FILE_PREFIX}, which is reserved for plugrun's temporary files`);
+  }
+  return path;
+};
 
 /** Checks a path that must name a file inside a folder, since no grant covers the data folder itself. */
 const checkFilePath = (alleged: unknown, method: string): CheckedPath => {
-  const path = checkPluginPath(alleged, `${method} path`);
+  const path = checkFsPath(alleged, method);
   if (path === '' || !path.includes('/')) {
     throw invalid(
       `${method} path ${quote(path === '' ? '.' : path)} is not inside a folder, but grants name only folders.` +
@@ -101,11 +128,24 @@ const checkFilePath = (alleged: unknown, method: string): CheckedPath => {
 
 /** Checks a path that may name a folder or a file, anywhere below the data folder. */
 const checkAnyPath = (alleged: unknown, method: string): CheckedPath => {
-  const path = checkPluginPath(alleged, `${method} path`);
+  const path = checkFsPath(alleged, method);
   if (path === '') {
     throw invalid(`${method} path names the data folder itself, which no grant covers. Name a folder in it, as in "exports"`);
   }
   return path;
+};
+
+/** Rejects a write to a file with one of `EXECUTABLE_EXTENSIONS`. */
+const assertNotExecutable = (path: CheckedPath, method: string): void => {
+  // Windows drops trailing dots from names, so `run.bat.` would still run as a batch file.
+  const name = path.slice(path.lastIndexOf('/') + 1).replace(/\.+$/, '').toLowerCase();
+  const extension = EXECUTABLE_EXTENSIONS.find((candidate) => name.endsWith(candidate));
+  if (extension === undefined) return;
+
+  throw invalid(
+    `${method} path ${quote(path)} has the extension ${extension}, and ctx.fs never writes executable file types` +
+      ` (${EXECUTABLE_EXTENSIONS.join(', ')}). Use another extension, such as .txt`,
+  );
 };
 
 const fsCall = <Args extends { path: CheckedPath }>(
@@ -135,18 +175,28 @@ const checkData = (alleged: unknown, method: string, env: PluginEnv): { data: st
   return { data: alleged, bytes };
 };
 
-const makeWriteOperation = (method: string, env: PluginEnv): Operation<WriteFileArgs> => ({
+const makeWriteOperation = (method: string, mode: 'replace' | 'append', env: PluginEnv, context: WriteContext): Operation<WriteFileArgs> => ({
   check(alleged) {
     assertArgumentCount(alleged, 2, method);
     const path = checkFilePath(alleged[0], method);
+    assertNotExecutable(path, method);
     const { data, bytes } = checkData(alleged[1], method, env);
     return fsCall('write', { path, data }, path, { bytes });
   },
-  perform: () => performNotImplemented(method),
+  perform: ({ path, data }) => writeFileAt(context, path, data, mode),
 });
 
 /** Makes `ctx.fs` for one plugin: readFile, writeFile, appendFile, deleteFile, list and stat. */
-export const makeFsCapability: CapabilityFactory = (env) => {
+export const makeFsCapability: CapabilityFactory = (env) => makeFsCapabilityWithLookup(env, detectLookupMode());
+
+/**
+ * Makes `ctx.fs` with a given lookup mode (fs-folder.ts). Tests use it to run
+ * the `absolute` mode of other platforms on Linux; undefined disables ctx.fs.
+ */
+export const makeFsCapabilityWithLookup = (env: PluginEnv, mode: LookupMode | undefined): CapabilityInstance => {
+  const data = new DataFolder(env.paths.data, env.plugin.name, mode);
+  const context: WriteContext = { data, usage: new FsUsage(data), limits: env.limits };
+
   const readFile: Operation<ReadFileArgs> = {
     check(alleged) {
       assertArgumentCount(alleged, 2, 'ctx.fs.readFile');
@@ -154,7 +204,7 @@ export const makeFsCapability: CapabilityFactory = (env) => {
       const options = parseArgument(ReadFileOptionsStruct, alleged[1], 'ctx.fs.readFile options');
       return fsCall('read', { path, encoding: options?.encoding ?? 'utf8' });
     },
-    perform: () => performNotImplemented('ctx.fs.readFile'),
+    perform: ({ path, encoding }) => readFileAt(data, path, encoding, env.limits.fsMaxFileBytes),
   };
 
   const deleteFile: Operation<PathArgs> = {
@@ -162,7 +212,7 @@ export const makeFsCapability: CapabilityFactory = (env) => {
       assertArgumentCount(alleged, 1, 'ctx.fs.deleteFile');
       return fsCall('write', { path: checkFilePath(alleged[0], 'ctx.fs.deleteFile') });
     },
-    perform: () => performNotImplemented('ctx.fs.deleteFile'),
+    perform: ({ path }) => deleteFileAt(context, path),
   };
 
   // The need of a listing ends in `/`, so the denial names the listed folder
@@ -176,7 +226,7 @@ export const makeFsCapability: CapabilityFactory = (env) => {
       const path = checkAnyPath(alleged[0], 'ctx.fs.list');
       return fsCall('read', { path }, `${path}/`);
     },
-    perform: () => performNotImplemented('ctx.fs.list'),
+    perform: ({ path }) => listAt(data, path),
   };
 
   const stat: Operation<PathArgs> = {
@@ -184,18 +234,19 @@ export const makeFsCapability: CapabilityFactory = (env) => {
       assertArgumentCount(alleged, 1, 'ctx.fs.stat');
       return fsCall('read', { path: checkAnyPath(alleged[0], 'ctx.fs.stat') });
     },
-    perform: () => performNotImplemented('ctx.fs.stat'),
+    perform: async ({ path }) => statAt(data, path),
   };
 
   return {
     operations: {
       readFile,
-      writeFile: makeWriteOperation('ctx.fs.writeFile', env),
-      appendFile: makeWriteOperation('ctx.fs.appendFile', env),
+      writeFile: makeWriteOperation('ctx.fs.writeFile', 'replace', env, context),
+      appendFile: makeWriteOperation('ctx.fs.appendFile', 'append', env, context),
       deleteFile,
       list,
       stat,
     },
-    teardown: async () => {},
+    // Lets writes in flight finish, so that stopping a plugin never cuts one short.
+    teardown: () => context.usage.idle(),
   };
 };

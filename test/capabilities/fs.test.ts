@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { makeFsCapability } from '../../capabilities/fs.js';
-import { check, expectCode, expectRejection, makeTestEnv, operationOf } from './helpers.js';
+import { check, expectCode, makeTestEnv, operationOf } from './helpers.js';
 
 const fs = makeFsCapability(makeTestEnv(undefined, { fsMaxFileBytes: 16 }));
 const readFile = operationOf(fs.operations, 'readFile');
@@ -150,12 +150,35 @@ test('fs rejects extra arguments', () => {
   expectCode(() => check(stat, 'notes', true), 'PLUGRUN_INVALID');
 });
 
-test('fs perform is not implemented', async () => {
-  for (const [name, operation] of Object.entries(fs.operations)) {
-    const error = await expectRejection(operation.perform({ path: 'notes/a.txt' }), 'PLUGRUN_FAILED');
-    assert.ok(error.message.includes(`ctx.fs.${name} is not implemented yet`), error.message);
+test('fs rejects executable extensions', () => {
+  const rejected = ['notes/run.sh', 'notes/RUN.SH', 'notes/setup.exe', 'notes/a.Bat', 'notes/a.cmd', 'notes/a.ps1', 'notes/a.sh.', 'notes/.sh'];
+  for (const operation of [writeFile, appendFile]) {
+    for (const path of rejected) {
+      const error = expectCode(() => check(operation, path, 'x'), 'PLUGRUN_INVALID', path);
+      assert.ok(error.message.includes('executable file types'), error.message);
+    }
   }
-  await fs.teardown();
+
+  // Names that merely contain such an extension pass, and so do the other methods.
+  for (const path of ['notes/sh', 'notes/run.sh.txt', 'notes/a.shx', 'notes/exe']) check(writeFile, path, 'x');
+  check(readFile, 'notes/run.sh');
+  check(deleteFile, 'notes/run.sh');
+  check(stat, 'notes/run.sh');
+});
+
+test('fs reserves the temporary file prefix', () => {
+  const calls: readonly (readonly [string, () => unknown])[] = [
+    ['readFile', () => check(readFile, 'notes/.plugrun-tmp-0123')],
+    ['writeFile', () => check(writeFile, 'notes/.plugrun-tmp-0123', 'x')],
+    ['deleteFile', () => check(deleteFile, 'notes/.plugrun-tmp-0123')],
+    ['list', () => check(list, '.plugrun-tmp-a/notes')],
+    ['stat', () => check(stat, 'notes/.plugrun-tmp-0123')],
+  ];
+  for (const [method, call] of calls) {
+    const error = expectCode(call, 'PLUGRUN_INVALID', method);
+    assert.ok(error.message.includes('reserved'), error.message);
+  }
+  check(readFile, 'notes/plugrun-tmp-0123');
 });
 
 test.run();
