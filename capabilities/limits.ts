@@ -10,6 +10,9 @@ const MiB = 1024 * 1024;
 
 const positiveInteger = z.number().int().positive();
 
+/** The longest any HTTP request may take, whatever the lockfile sets, in milliseconds. */
+export const NET_TIMEOUT_MAX_MS = 60_000;
+
 /** Schema of the lockfile's `limits` object: every key optional, unknown keys rejected. */
 export const LimitsOverrideStruct = z
   .object({
@@ -25,10 +28,22 @@ export const LimitsOverrideStruct = z
     fsQuotaBytes: positiveInteger.optional(),
     /** Largest file one write may produce, in bytes. */
     fsMaxFileBytes: positiveInteger.optional(),
-    /** HTTP requests per minute. */
+    /** HTTP requests per minute, redirect hops included. */
     netRequestsPerMinute: positiveInteger.optional(),
-    /** Largest HTTP response body, in bytes. */
+    /** HTTP requests per second, redirect hops included: the largest burst. */
+    netRequestsPerSecond: positiveInteger.optional(),
+    /** Most `ctx.net` calls running at once. */
+    netMaxConcurrentRequests: positiveInteger.optional(),
+    /** Largest HTTP response body after decompression, in bytes. */
     netMaxResponseBytes: positiveInteger.optional(),
+    /** Largest HTTP request body, in bytes. */
+    netMaxRequestBytes: positiveInteger.optional(),
+    /** Time a `ctx.net` call without `timeoutMs` may take, redirects and body included, in milliseconds. */
+    netTimeoutMs: positiveInteger.max(NET_TIMEOUT_MAX_MS).optional(),
+    /** Largest `timeoutMs` a `ctx.net` call may ask for, in milliseconds. */
+    netMaxTimeoutMs: positiveInteger.max(NET_TIMEOUT_MAX_MS).optional(),
+    /** Redirects one `ctx.net` call follows. One more fails with `PLUGRUN_LIMIT`. */
+    netMaxRedirects: z.number().int().min(0).max(20).optional(),
     /** Most rows one `select` or `query` returns. */
     dbMaxRows: positiveInteger.optional(),
   })
@@ -49,7 +64,13 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   fsQuotaBytes: 100 * MiB,
   fsMaxFileBytes: 10 * MiB,
   netRequestsPerMinute: 600,
+  netRequestsPerSecond: 20,
+  netMaxConcurrentRequests: 8,
   netMaxResponseBytes: 10 * MiB,
+  netMaxRequestBytes: 10 * MiB,
+  netTimeoutMs: 30_000,
+  netMaxTimeoutMs: NET_TIMEOUT_MAX_MS,
+  netMaxRedirects: 5,
   dbMaxRows: 1000,
 });
 

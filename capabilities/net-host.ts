@@ -109,6 +109,16 @@ export const hostOfUrl = (url: URL): NormalisedHost | { readonly problem: string
   return { host: name, hostType: 'name' };
 };
 
+/** Returns what a checked request URL needs from the grants: its normalised host and port, 80 or 443 when the URL names none. */
+export const needOfUrl = (url: URL, label: string): Extract<Need, { kind: 'net' }> => {
+  const host = hostOfUrl(url);
+  if ('problem' in host) throw invalid(`${label} cannot be granted, because ${host.problem}`);
+
+  let port = Number(url.port);
+  if (url.port === '') port = url.protocol === 'https:' ? 443 : 80;
+  return { kind: 'net', host: host.host, hostType: host.hostType, port };
+};
+
 /**
  * Shortens a URL for an error message, which reaches the audit log: the query
  * and fragment are cut and user info is masked, because tokens sit there.

@@ -1,21 +1,25 @@
 /**
  * `net:` grants and `ctx.net`: parsing hosts, ports and wildcards, whether a
- * grant covers the host and port a request needs, and the request checks.
+ * grant covers the host and port a request needs, the request checks, and
+ * the capability itself.
  *
  * Address literals are matched only by grants of the same literal address,
- * and names only by name grants. Which resolved addresses a name grant may
- * reach (never loopback or private ones) is decided where the connection is
- * made, with `reachesPrivateAddresses`. This version performs no request:
- * every allowed call fails with `PLUGRUN_FAILED`.
+ * and names only by name grants. Which resolved addresses a grant may reach
+ * (a name grant never reaches loopback or private ones) is decided where the
+ * connection is made, in net-pinning.ts, from `reachesPrivateAddresses` of
+ * the grant that covered the request. Requests and redirects are performed
+ * in net-request.ts.
  */
 
 import { z } from 'zod';
 import { assertArgumentCount, describeType, expectPlainObject, isBytes, parseArgument, quote } from './arguments.js';
 import type { KindParseResult } from './capability-string.js';
-import { invalid } from './errors.js';
-import { canonicalIpv6, checkRequestUrl, hostOfUrl, normaliseGrantHost } from './net-host.js';
-import { performNotImplemented } from './not-implemented.js';
-import type { CapabilityFactory, CheckedCall, Need, NetCapability, Operation, PluginEnv } from './types.js';
+import { invalid, limit } from './errors.js';
+import { auditTarget } from './net-audit.js';
+import { canonicalIpv6, checkRequestUrl, needOfUrl, normaliseGrantHost } from './net-host.js';
+import { systemTransport, type AddressPolicy, type NetTransport } from './net-pinning.js';
+import { closeNetSession, makeNetSession, performRequest } from './net-request.js';
+import type { CapabilityFactory, CapabilityInstance, CheckedCall, Grant, Need, NetCapability, Operation, PluginEnv } from './types.js';
 
 /** The need of a `ctx.net` call: the normalised host, its type and the effective port. */
 export type NetNeed = Extract<Need, { kind: 'net' }>;
@@ -124,6 +128,10 @@ export const neededNetCapability = (need: NetNeed): string => {
 export const reachesPrivateAddresses = (grant: NetCapability): boolean =>
   grant.hostType !== 'name' || (grant.host === 'localhost' && grant.port !== null);
 
+/** Returns which addresses a request covered by this grant may connect to. */
+const addressPolicyOf = (grant: Grant): AddressPolicy =>
+  grant.capability.kind === 'net' && reachesPrivateAddresses(grant.capability) ? 'anyAddress' : 'publicOnly';
+
 /** HTTP methods a plugin may use. CONNECT and TRACE are left out because `fetch` forbids them. */
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
@@ -133,8 +141,9 @@ export interface RequestArgs {
   readonly url: string;
   readonly method: (typeof HTTP_METHODS)[number];
   readonly headers: Readonly<Record<string, string>>;
+  /** The body as the plugin sent it. A string is sent as UTF-8. */
   readonly body: string | Uint8Array | undefined;
-  /** Maximum time for the whole request in milliseconds, or undefined to use the call timeout. */
+  /** Maximum time for the whole call in milliseconds, redirects and body included, or undefined for the netTimeoutMs limit. */
   readonly timeoutMs: number | undefined;
 }
 
@@ -162,7 +171,7 @@ const makeOptionsStruct = (env: PluginEnv) =>
       // Checked by checkHeaders, because zod drops a `__proto__` key without an error.
       headers: z.unknown().optional(),
       body: z.union([z.string(), z.custom<Uint8Array>(isBytes, 'must be a string or a Uint8Array')]).optional(),
-      timeoutMs: z.int().min(1).max(env.limits.callTimeoutMs).optional(),
+      timeoutMs: z.int().min(1).max(env.limits.netMaxTimeoutMs).optional(),
     })
     .optional();
 
@@ -183,44 +192,59 @@ const checkHeaders = (alleged: unknown, label: string): Record<string, string> =
   return Object.fromEntries(entries) as Record<string, string>;
 };
 
-const checkRequest = (alleged: readonly unknown[], method: string, env: PluginEnv): CheckedCall<RequestArgs> => {
-  // 1. The URL, and the host it goes to.
+/** The zod schema of the options of `fetch` and `json`. */
+type OptionsStruct = ReturnType<typeof makeOptionsStruct>;
+
+const checkRequest = (alleged: readonly unknown[], method: string, env: PluginEnv, optionsStruct: OptionsStruct): CheckedCall<RequestArgs> => {
+  // 1. The URL, and the host and port it goes to.
   assertArgumentCount(alleged, 2, method);
   const url = checkRequestUrl(alleged[0], `${method} url`);
-  const host = hostOfUrl(url);
-  if ('problem' in host) throw invalid(`${method} url cannot be granted, because ${host.problem}`);
+  const need = needOfUrl(url, `${method} url`);
 
   // 2. The options.
-  const options = parseArgument(makeOptionsStruct(env), alleged[1], `${method} options`);
+  const options = parseArgument(optionsStruct, alleged[1], `${method} options`);
   const httpMethod = options?.method ?? 'GET';
   const headers = checkHeaders(options?.headers, `${method} options.headers`);
   if (options?.body !== undefined && (httpMethod === 'GET' || httpMethod === 'HEAD')) {
     throw invalid(`${method} options.body is not allowed with ${httpMethod}`);
   }
+  const bodyBytes = typeof options?.body === 'string' ? Buffer.byteLength(options.body, 'utf8') : (options?.body?.byteLength ?? 0);
+  if (bodyBytes > env.limits.netMaxRequestBytes) {
+    throw limit(`${method} options.body is ${bodyBytes} bytes, over the netMaxRequestBytes limit of ${env.limits.netMaxRequestBytes} bytes`);
+  }
 
   // 3. What the grants must cover. The audit target drops the query string,
   // where API keys and tokens often sit.
-  let port = Number(url.port);
-  if (url.port === '') port = url.protocol === 'https:' ? 443 : 80;
   return {
-    need: { kind: 'net', host: host.host, hostType: host.hostType, port },
-    target: `${url.origin}${url.pathname}`,
+    need,
+    target: auditTarget(url),
     args: { url: url.href, method: httpMethod, headers, body: options?.body, timeoutMs: options?.timeoutMs },
     audit: { method: httpMethod },
   };
 };
 
-/** Makes `ctx.net` for one plugin: fetch and json. */
-export const makeNetCapability: CapabilityFactory = (env) => {
+/**
+ * Makes `ctx.net` for one plugin on a given transport. Tests pass a resolver
+ * that maps names without DNS, or a connector that records its targets.
+ */
+export const makeNetCapabilityWith = (env: PluginEnv, transport: NetTransport): CapabilityInstance => {
+  const session = makeNetSession(env, transport, addressPolicyOf);
+  // Made once per plugin: built on every call, the schema took about a tenth
+  // of the time of a loopback request in bench/net.ts.
+  const optionsStruct = makeOptionsStruct(env);
+
   const fetch: Operation<RequestArgs> = {
-    check: (alleged) => checkRequest(alleged, 'ctx.net.fetch', env),
-    perform: () => performNotImplemented('ctx.net.fetch'),
+    check: (alleged) => checkRequest(alleged, 'ctx.net.fetch', env, optionsStruct),
+    perform: (args, call) => performRequest(session, args, 'fetch', call),
   };
 
   const json: Operation<RequestArgs> = {
-    check: (alleged) => checkRequest(alleged, 'ctx.net.json', env),
-    perform: () => performNotImplemented('ctx.net.json'),
+    check: (alleged) => checkRequest(alleged, 'ctx.net.json', env, optionsStruct),
+    perform: (args, call) => performRequest(session, args, 'json', call),
   };
 
-  return { operations: { fetch, json }, teardown: async () => {} };
+  return { operations: { fetch, json }, teardown: () => closeNetSession(session) };
 };
+
+/** Makes `ctx.net` for one plugin: fetch and json over the system resolver and real sockets. */
+export const makeNetCapability: CapabilityFactory = (env) => makeNetCapabilityWith(env, systemTransport());

@@ -99,6 +99,8 @@ export interface CallContext {
    * `start`, `stop`, a timer or a command run from the command line.
    */
   readonly depth: number;
+  /** Adds fields to the call's audit event, such as the status of an HTTP response. */
+  annotate?(fields: Readonly<Record<string, unknown>>): void;
 }
 
 /** A request from one plugin to run a command of another. */
@@ -115,6 +117,17 @@ export interface PluginCallRequest {
 export interface PluginDirectory {
   /** Runs a command of a running plugin and returns its result; throws `PlugrunError`. */
   call(request: PluginCallRequest): Promise<unknown>;
+}
+
+/** An audit event that a capability writes for one step of a call. The host adds the plugin's name. */
+export interface StepAuditEvent {
+  readonly cap: string;
+  readonly op: string;
+  readonly target: string;
+  readonly outcome: 'allowed' | 'error';
+  readonly ms?: number;
+  readonly error?: { readonly code: string; readonly message: string };
+  readonly [field: string]: unknown;
 }
 
 /** The host-side environment one plugin's capability instances are made with. */
@@ -136,6 +149,10 @@ export interface PluginEnv {
    * `PLUGRUN_DENIED` when no grant covers it.
    */
   authorize(need: Need, op: string, target: string): void;
+  /** Returns the live grant that covers a need, or undefined, and writes no event. The net capability reads its address rules from that grant. */
+  findGrant?(need: Need): Grant | undefined;
+  /** Writes the audit event of one step of a call that is not the call itself, such as a redirect hop. */
+  audit?(event: StepAuditEvent): void;
   /** The other plugins, for `ctx.plugins.call`. */
   readonly plugins: PluginDirectory;
 }

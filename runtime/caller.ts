@@ -63,6 +63,8 @@ export const makeCallerState = (options: CallerOptions): MutableCallerState => {
     paths: pluginStatePaths(options.project, options.plugin.name),
     limits: options.limits,
     authorize: (need: Need, op: string, target: string) => authorizeNeed(state, options.audit, need, need.kind, op, target),
+    findGrant: (need: Need) => state.grants().find(need),
+    audit: (event) => options.audit.write({ plugin: options.plugin.name, ...event }),
     plugins: options.plugins,
   };
   for (const [cap, factory] of Object.entries(FACTORIES)) capabilities[cap] = factory(env);

@@ -48,8 +48,12 @@ export const dispatchCall = async (
   call: CallContext = { depth: 0 },
 ): Promise<unknown> => {
   const plugin = caller.plugin.name;
+  // Fields the operation adds to its event while it runs, such as an HTTP
+  // status. They come first, so they cannot replace the gate's own fields.
+  const annotations: Record<string, unknown> = {};
   const fail = (error: PlugrunError, target: string, ms?: number): never => {
     audit.write({
+      ...annotations,
       plugin,
       cap,
       op,
@@ -85,8 +89,9 @@ export const dispatchCall = async (
   // 4. Perform, then record how it went.
   const started = performance.now();
   try {
-    const value = await operation.perform(checked.args, call);
+    const value = await operation.perform(checked.args, { ...call, annotate: (fields) => Object.assign(annotations, fields) });
     audit.write({
+      ...annotations,
       plugin,
       cap,
       op,

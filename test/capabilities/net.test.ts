@@ -1,10 +1,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { makeNetCapability } from '../../capabilities/net.js';
-import type { Need } from '../../capabilities/types.js';
-import { check, expectCode, expectRejection, makeTestEnv, operationOf } from './helpers.js';
+import { GrantSet, neededCapability } from '../../capabilities/grant-set.js';
+import { makeNetCapability, reachesPrivateAddresses } from '../../capabilities/net.js';
+import type { NetCapability, Need } from '../../capabilities/types.js';
+import { check, expectCode, makeTestEnv, operationOf } from './helpers.js';
 
-const net = makeNetCapability(makeTestEnv(undefined, { callTimeoutMs: 5000 }));
+const net = makeNetCapability(makeTestEnv(undefined, { netMaxTimeoutMs: 5000 }));
 const fetch = operationOf(net.operations, 'fetch');
 const json = operationOf(net.operations, 'json');
 
@@ -149,12 +150,102 @@ test('net rejects proto header key', () => {
   expectCode(() => check(fetch, 'https://example.com/', { headers }), 'PLUGRUN_INVALID');
 });
 
-test('net perform is not implemented', async () => {
-  const error = await expectRejection(fetch.perform({}), 'PLUGRUN_FAILED');
-  assert.ok(error.message.includes('ctx.net.fetch is not implemented yet'), error.message);
-  const jsonError = await expectRejection(json.perform({}), 'PLUGRUN_FAILED');
-  assert.ok(jsonError.message.includes('ctx.net.json is not implemented yet'), jsonError.message);
-  await net.teardown();
+test('net request body over limit', () => {
+  const small = makeNetCapability(makeTestEnv(undefined, { netMaxRequestBytes: 4 }));
+  const post = operationOf(small.operations, 'fetch');
+  check(post, 'https://example.com/', { method: 'POST', body: 'four' });
+  const text = expectCode(() => check(post, 'https://example.com/', { method: 'POST', body: 'fünf' }), 'PLUGRUN_LIMIT');
+  assert.match(text.message, 'netMaxRequestBytes');
+  expectCode(() => check(post, 'https://example.com/', { method: 'POST', body: new Uint8Array(5) }), 'PLUGRUN_LIMIT');
+});
+
+test('net timeout is capped by netMaxTimeoutMs', () => {
+  const defaults = makeNetCapability(makeTestEnv());
+  const operation = operationOf(defaults.operations, 'fetch');
+  assert.is((check(operation, 'https://example.com/', { timeoutMs: 60_000 }).args as { timeoutMs: number }).timeoutMs, 60_000);
+  const error = expectCode(() => check(operation, 'https://example.com/', { timeoutMs: 60_001 }), 'PLUGRUN_INVALID');
+  assert.match(error.message, 'timeoutMs');
+});
+
+/** Grants, URLs, and whether the grant covers the URL's need. */
+const COVERAGE: readonly (readonly [string, string, boolean])[] = [
+  // A name grant covers that name on any port, and only by name.
+  ['net:api.example.com', 'https://api.example.com/', true],
+  ['net:api.example.com', 'http://api.example.com:8080/', true],
+  ['net:api.example.com', 'http://API.Example.com./', true],
+  ['net:api.example.com', 'https://example.com/', false],
+  ['net:api.example.com', 'https://x.api.example.com/', false],
+  ['net:api.example.com', 'https://api.example.com.evil.example/', false],
+  // A port grant covers that port only, with 80 and 443 as the defaults.
+  ['net:api.example.com:443', 'https://api.example.com/', true],
+  ['net:api.example.com:443', 'http://api.example.com/', false],
+  ['net:api.example.com:80', 'http://api.example.com/', true],
+  ['net:api.example.com:8443', 'https://api.example.com:8443/', true],
+  ['net:api.example.com:8443', 'https://api.example.com:8444/', false],
+  // A wildcard covers strict subdomains only.
+  ['net:*.example.com', 'https://a.example.com/', true],
+  ['net:*.example.com', 'https://a.b.example.com/', true],
+  ['net:*.example.com', 'https://example.com/', false],
+  ['net:*.example.com', 'https://evilexample.com/', false],
+  ['net:*.example.com', 'https://a.example.com.evil.example/', false],
+  ['net:*.example.com:8080', 'http://a.example.com:8080/', true],
+  ['net:*.example.com:8080', 'http://a.example.com/', false],
+  // Literals cover the same address in any spelling, and names never.
+  ['net:127.0.0.1:8080', 'http://127.0.0.1:8080/', true],
+  ['net:127.0.0.1:8080', 'http://0x7f.1:8080/', true],
+  ['net:127.0.0.1:8080', 'http://2130706433:8080/', true],
+  ['net:127.0.0.1:8080', 'http://127.0.0.1:8081/', false],
+  ['net:127.0.0.1:8080', 'http://localhost:8080/', false],
+  ['net:127.0.0.1', 'http://127.0.0.1:9/', true],
+  ['net:[::1]:9000', 'http://[::1]:9000/', true],
+  ['net:[::1]:9000', 'http://[0:0:0:0:0:0:0:1]:9000/', true],
+  ['net:[::1]:9000', 'http://127.0.0.1:9000/', false],
+  ['net:[::1]:9000', 'http://[::ffff:127.0.0.1]:9000/', false],
+  ['net:localhost:3000', 'http://localhost:3000/', true],
+  ['net:localhost:3000', 'http://localhost:3001/', false],
+  ['net:localhost:3000', 'http://127.0.0.1:3000/', false],
+  // A name that looks like an address is not one.
+  ['net:example.com', 'http://127.0.0.1/', false],
+];
+
+test('net grants cover URLs', () => {
+  for (const [grant, url, expected] of COVERAGE) {
+    const need = check(fetch, url).need!;
+    assert.is(new GrantSet([grant]).covers(need), expected, `${grant} for ${url}`);
+  }
+});
+
+test('net grant reach follows its form', () => {
+  const cases: readonly (readonly [string, boolean])[] = [
+    ['net:127.0.0.1:8080', true],
+    ['net:10.0.0.5', true],
+    ['net:[::1]:9000', true],
+    ['net:localhost:3000', true],
+    ['net:api.example.com', false],
+    ['net:api.example.com:8080', false],
+    ['net:*.example.com', false],
+    ['net:internal.localhost:3000', false],
+  ];
+  for (const [grant, reaches] of cases) {
+    const capability = new GrantSet([grant]).grants[0]!.capability as NetCapability;
+    assert.is(reachesPrivateAddresses(capability), reaches, grant);
+  }
+});
+
+test('net grant rejects localhost without port', () => {
+  assert.throws(() => new GrantSet(['net:localhost']), /net:localhost needs a port/);
+  assert.throws(() => new GrantSet(['net:*.localhost']), /at least two labels/);
+});
+
+test('net denial names the grant', () => {
+  const cases: readonly (readonly [string, string])[] = [
+    ['https://api.example.org/v1', 'net:api.example.org'],
+    ['http://api.example.org:8080/', 'net:api.example.org:8080'],
+    ['http://127.0.0.1/', 'net:127.0.0.1:80'],
+    ['http://[::1]:9000/', 'net:[::1]:9000'],
+    ['http://localhost/', 'net:localhost:80'],
+  ];
+  for (const [url, needed] of cases) assert.is(neededCapability(check(fetch, url).need!), needed, url);
 });
 
 test.run();

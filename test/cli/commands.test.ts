@@ -225,18 +225,6 @@ test('denied fs read names fs.read grant', withProject({ greeter }, async (proje
   assert.match(result.stderr, 'to allow it run: plugrun grant greeter fs.read:notes/');
 }));
 
-test('granted net call is not implemented yet', withProject({ greeter }, async (project) => {
-  await lockProject(project.dir);
-  await runCli(['grant', 'greeter', 'net:api.example.org'], { cwd: project.dir });
-  const result = await runCli(['call', 'greeter', 'weather'], { cwd: project.dir });
-  assert.is(result.code, 1);
-  assert.match(result.stderr, 'PLUGRUN_FAILED');
-  assert.match(result.stderr, 'not implemented yet');
-  const event = project.auditEvents().find((candidate) => candidate.cap === 'net');
-  assert.is(event?.outcome, 'error');
-  assert.is(event?.error.code, 'PLUGRUN_FAILED');
-}));
-
 test('ls shows lock state and pending', withProject({ greeter, other: { files: { 'index.js': 'export {};\n' } } }, async (project) => {
   await lockProject(project.dir, ['greeter']);
   await runCli(['grant', 'greeter', 'net:api.example.org'], { cwd: project.dir });
