@@ -25,7 +25,7 @@ import { makeNetCapabilityWith } from '../capabilities/net.js';
 import { makeSocketConnector } from '../capabilities/net-pinning.js';
 import type { CapabilityInstance, PluginEnv } from '../capabilities/types.js';
 import { AuditLog } from '../runtime/audit.js';
-import { authorizeNeed, dispatchCall, type CallerState } from '../runtime/dispatch.js';
+import { authorizeNeed, dispatchCall, requireNeed, type CallerState } from '../runtime/dispatch.js';
 
 const execFileAsync = promisify(execFile);
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -73,6 +73,7 @@ const env: PluginEnv = {
   paths: { data: path.join(dir, 'data'), db: path.join(dir, 'db'), config: path.join(dir, 'config.json') },
   limits: { ...DEFAULT_LIMITS, ...benchLimits },
   authorize: (need, op, target) => authorizeNeed(state, audit, need, need.kind, op, target),
+  requireGrant: (need) => requireNeed(state, need),
   findGrant: (need) => grants.find(need),
   audit: (event) => audit.write({ plugin: plugin.name, ...event }),
   plugins: { call: () => Promise.reject(new Error('no other plugin runs in this benchmark')) },

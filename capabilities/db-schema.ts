@@ -36,7 +36,16 @@ export const findTableNameProblem = (name: string): string | undefined => {
 };
 
 /** Maximum number of columns in one table, far below SQLite's own limit, so that schemas stay small. */
-export const COLUMNS_MAX_COUNT = 100;
+export const COLUMNS_MAX_COUNT = 50;
+
+/** Largest `maxLength` a string column may declare, in characters (Unicode code points, as SQLite's `length()` counts). */
+export const STRING_MAX_LENGTH_LIMIT = 10_000;
+
+/** Name of the column a table gets as its primary key when its schema names none. */
+export const IMPLICIT_ID_COLUMN = 'id';
+
+/** Column names that SQLite reserves for the row id of every table, compared without regard to case. */
+const ROWID_NAMES = new Set(['rowid', 'oid', '_rowid_']);
 
 /** Maximum size of one row, `values` or `where` object as JSON, in bytes. */
 export const ROW_MAX_BYTES = 1024 * 1024;
@@ -55,18 +64,29 @@ const ColumnStruct = z.strictObject({
   required: z.boolean().optional(),
   unique: z.boolean().optional(),
   default: z.json().optional(),
-  maxLength: z.int().min(1).max(ROW_MAX_BYTES).optional(),
+  maxLength: z.int().min(1).max(STRING_MAX_LENGTH_LIMIT).optional(),
 });
 
 const isoDate = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
+/** Checks whether a value is a date as a `date` column stores it: an ISO 8601 text or finite milliseconds since the epoch. */
+export const isDateValue = (value: unknown): value is string | number =>
+  (typeof value === 'number' && Number.isFinite(value)) ||
+  (typeof value === 'string' && isoDate.test(value) && !Number.isNaN(Date.parse(value)));
+
+/** Counts the characters of a text as SQLite's `length()` does: Unicode code points, not UTF-16 units. */
+export const countCharacters = (text: string): number => {
+  let count = 0;
+  for (const _ of text) count += 1;
+  return count;
+};
 
 const defaultMatchesType = (type: (typeof COLUMN_TYPES)[number], value: unknown): boolean => {
   if (value === null || type === 'json') return true;
   if (type === 'string') return typeof value === 'string';
   if (type === 'number') return typeof value === 'number';
   if (type === 'boolean') return typeof value === 'boolean';
-  // A date is an ISO 8601 text or milliseconds since the epoch.
-  return typeof value === 'number' || (typeof value === 'string' && isoDate.test(value) && !Number.isNaN(Date.parse(value)));
+  return isDateValue(value);
 };
 
 /** Schema of `ctx.db.createTable`'s second argument. */
@@ -91,6 +111,17 @@ export const TableSchemaStruct = z
       }
       lowercased.add(name.toLowerCase());
 
+      if (ROWID_NAMES.has(name.toLowerCase())) {
+        context.addIssue({ code: 'custom', path: ['columns', name], message: 'is reserved by SQLite for the row id' });
+      }
+      if (schema.primaryKey === undefined && name.toLowerCase() === IMPLICIT_ID_COLUMN) {
+        context.addIssue({
+          code: 'custom',
+          path: ['columns', name],
+          message: `is the implicit primary key of a table without primaryKey; set primaryKey to "${name}" or rename the column`,
+        });
+      }
+
       const column = schema.columns[name];
       if (column === undefined) continue;
       if (column.default !== undefined && !defaultMatchesType(column.type, column.default)) {
@@ -99,9 +130,13 @@ export const TableSchemaStruct = z
       if (column.maxLength !== undefined && column.type !== 'string') {
         context.addIssue({ code: 'custom', path: ['columns', name, 'maxLength'], message: 'applies only to string columns' });
       }
+      if (column.maxLength !== undefined && typeof column.default === 'string' && countCharacters(column.default) > column.maxLength) {
+        context.addIssue({ code: 'custom', path: ['columns', name, 'default'], message: `is longer than maxLength ${column.maxLength}` });
+      }
     }
 
-    const known = (name: string) => lowercased.has(name.toLowerCase());
+    // Rows are objects keyed by the declared names, so references must match them exactly.
+    const known = (name: string) => Object.hasOwn(schema.columns, name);
     if (schema.primaryKey !== undefined && !known(schema.primaryKey)) {
       context.addIssue({ code: 'custom', path: ['primaryKey'], message: 'names no column of the table' });
     }

@@ -1,11 +1,17 @@
 /**
  * `db:<table>` and `db:*` grants and `ctx.db`: the canonical text of a grant,
- * whether it covers the table a call needs, and the checks of each call.
+ * whether it covers the table a call needs, the checks of each call, and the
+ * capability that sends checked calls to the plugin's database worker.
  *
- * Table names are lowercased before they are stored or compared, because
- * SQLite compares them without regard to case: `db:Notes` and `db:notes`
- * grant the same table. This version performs nothing: every allowed call
- * fails with `PLUGRUN_FAILED`.
+ * Each plugin has a database of its own in `.plugrun/db/<plugin>/`, so no
+ * call can name another plugin's tables: they are not in the database it
+ * reaches. Within that database, grants name tables. Table names are
+ * lowercased before they are stored or compared, because SQLite compares
+ * them without regard to case: `db:Notes` and `db:notes` grant the same
+ * table.
+ *
+ * Storage, durability and the worker are in `db/`; docs/db.md describes the
+ * design.
  */
 
 import { z } from 'zod';
@@ -26,15 +32,17 @@ import {
   IDENTIFIER_MAX_CHARS,
   IDENTIFIER_PATTERN,
   isSqlScalar,
+  ROW_MAX_BYTES,
   TableSchemaStruct,
   type SqlScalar,
   type TableSchema,
 } from './db-schema.js';
-import { invalid } from './errors.js';
-import { performNotImplemented } from './not-implemented.js';
+import { DbClient } from './db/client.js';
+import type { QueryAccess } from './db/query-access.js';
+import { invalid, limit } from './errors.js';
 import type { CapabilityFactory, CheckedCall, DbCapability, Need, Operation, PluginEnv } from './types.js';
 
-/** The need of a `ctx.db` call: a lowercased table name, or `*` for a raw query. */
+/** The need of a `ctx.db` call: the lowercased name of a table it touches. A raw query has one need per table. */
 export type DbNeed = Extract<Need, { kind: 'db' }>;
 
 /** Table `*`: every table of the plugin's own database. */
@@ -115,6 +123,18 @@ const tableCall = (table: string, args: DbArgs): CheckedCall<DbArgs> => ({
   args,
 });
 
+const scalarBytes = (value: SqlScalar): number => {
+  if (typeof value === 'string') return Buffer.byteLength(value, 'utf8');
+  if (value instanceof Uint8Array) return value.byteLength;
+  return 8;
+};
+
+// The parameters go into the journal record of a write, which is held to the size of one row.
+const assertParamsSize = (values: readonly SqlScalar[], label: string): void => {
+  const bytes = values.reduce<number>((total, value) => total + scalarBytes(value), 0);
+  if (bytes > ROW_MAX_BYTES) throw limit(`${label} are ${bytes} bytes, over the maximum of ${ROW_MAX_BYTES} bytes`);
+};
+
 const checkParams = (alleged: unknown, label: string): DbArgs['params'] => {
   if (alleged === undefined) return [];
 
@@ -122,6 +142,7 @@ const checkParams = (alleged: unknown, label: string): DbArgs['params'] => {
     alleged.forEach((value, index) => {
       if (!isSqlScalar(value)) throw invalid(`${label}[${index}] must be a string, a finite number, a boolean, null or a Uint8Array`);
     });
+    assertParamsSize(alleged as SqlScalar[], label);
     return alleged as SqlScalar[];
   }
 
@@ -134,6 +155,7 @@ const checkParams = (alleged: unknown, label: string): DbArgs['params'] => {
     }
     if (!isSqlScalar(value)) throw invalid(`${label}.${name} must be a string, a finite number, a boolean, null or a Uint8Array`);
   }
+  assertParamsSize(Object.values(alleged) as SqlScalar[], label);
   return alleged as Record<string, SqlScalar>;
 };
 
@@ -142,14 +164,21 @@ const sqlExcerpt = (sql: string): string => {
   return oneLine.length > SQL_EXCERPT_MAX_CHARS ? `${oneLine.slice(0, SQL_EXCERPT_MAX_CHARS)}...` : oneLine;
 };
 
-const operation = (method: string, check: Operation<DbArgs>['check']): Operation<DbArgs> => ({
-  check,
-  perform: () => performNotImplemented(`ctx.db.${method}`),
-});
-
 /** Makes `ctx.db` for one plugin: createTable, insert, select, update, delete and query. */
 export const makeDbCapability: CapabilityFactory = (env) => {
   const selectOptionsStruct = makeSelectOptionsStruct(env);
+  const client = new DbClient({
+    plugin: env.plugin.name,
+    folder: env.paths.db,
+    maxRows: env.limits.dbMaxRows,
+    callTimeoutMs: env.limits.callTimeoutMs,
+  });
+
+  // The table methods hand their checked arguments to the worker unchanged.
+  const operation = (method: 'createTable' | 'insert' | 'select' | 'update' | 'delete', check: Operation<DbArgs>['check']): Operation<DbArgs> => ({
+    check,
+    perform: (args) => client.request(method, args, `ctx.db.${method}`),
+  });
 
   const createTable = operation('createTable', (alleged) => {
     assertArgumentCount(alleged, 2, 'ctx.db.createTable');
@@ -190,22 +219,30 @@ export const makeDbCapability: CapabilityFactory = (env) => {
     return tableCall(table, { table, where });
   });
 
-  const query = operation('query', (alleged) => {
-    assertArgumentCount(alleged, 2, 'ctx.db.query');
-    const sql = expectString(alleged[0], 'ctx.db.query sql');
-    if (sql.trim() === '') throw invalid('ctx.db.query sql is empty');
-    if (sql.length > SQL_MAX_CHARS) throw invalid(`ctx.db.query sql is longer than ${SQL_MAX_CHARS} characters`);
-    const params = checkParams(alleged[1], 'ctx.db.query params');
-
-    // TODO: let SQLite decide which tables the statement touches (an
-    // authorizer callback, or EXPLAIN of the prepared statement) and need
-    // only those. Until then a raw query needs db:*, because matching table
-    // names in the SQL text would be bypassable.
-    return { need: { kind: 'db', table: ALL_TABLES }, target: sqlExcerpt(sql), args: { sql, params } };
-  });
+  // Which tables a raw statement touches is known only once SQLite has
+  // compiled it, which check() cannot do without I/O. So check() returns no
+  // need. perform() gets the tables from the worker and authorises each one
+  // through env.requireGrant before the statement runs. A table no grant
+  // covers throws PLUGRUN_DENIED, which the gate records as the call's one
+  // `denied` event.
+  const query: Operation<DbArgs> = {
+    check(alleged) {
+      assertArgumentCount(alleged, 2, 'ctx.db.query');
+      const sql = expectString(alleged[0], 'ctx.db.query sql');
+      if (sql.trim() === '') throw invalid('ctx.db.query sql is empty');
+      if (sql.length > SQL_MAX_CHARS) throw invalid(`ctx.db.query sql is longer than ${SQL_MAX_CHARS} characters`);
+      const params = checkParams(alleged[1], 'ctx.db.query params');
+      return { need: null, target: sqlExcerpt(sql), args: { sql, params } };
+    },
+    async perform({ sql, params }) {
+      const access = await client.request<QueryAccess>('analyzeQuery', { sql }, 'ctx.db.query');
+      for (const table of access.tables) env.requireGrant({ kind: 'db', table });
+      return client.request('runQuery', { sql, params, authorized: access.tables }, 'ctx.db.query');
+    },
+  };
 
   return {
     operations: { createTable, insert, select, update, delete: deleteRows, query },
-    teardown: async () => {},
+    teardown: () => client.close(),
   };
 };

@@ -39,15 +39,22 @@ export const failed = (message: string, cause?: unknown): PlugrunError =>
 /** Builds the `PLUGRUN_LIMIT` error; the message names the limit. */
 export const limit = (message: string): PlugrunError => new PlugrunError('PLUGRUN_LIMIT', message);
 
+/** A `PLUGRUN_DENIED` error that knows the capability string that would have allowed the call. */
+export class DeniedError extends PlugrunError {
+  /** The capability string whose grant would allow the call. */
+  readonly needed: string;
+
+  constructor(plugin: string, needed: string) {
+    super('PLUGRUN_DENIED', `plugin "${plugin}" has no grant for ${needed}; to allow it run: plugrun grant ${plugin} ${needed}`);
+    this.needed = needed;
+  }
+}
+
 /**
  * Builds the `PLUGRUN_DENIED` error, naming the capability needed and the exact
  * command that grants it.
  */
-export const denied = (plugin: string, needed: string): PlugrunError =>
-  new PlugrunError(
-    'PLUGRUN_DENIED',
-    `plugin "${plugin}" has no grant for ${needed}; to allow it run: plugrun grant ${plugin} ${needed}`,
-  );
+export const denied = (plugin: string, needed: string): DeniedError => new DeniedError(plugin, needed);
 
 /** Returns the message of any thrown value. */
 export const messageOf = (error: unknown): string =>

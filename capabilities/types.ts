@@ -149,6 +149,13 @@ export interface PluginEnv {
    * `PLUGRUN_DENIED` when no grant covers it.
    */
   authorize(need: Need, op: string, target: string): void;
+  /**
+   * Checks a need of the call itself that only `perform` can learn (the
+   * tables a raw query touches) against the live grants. Throws a
+   * `PLUGRUN_DENIED` error and writes nothing: the gate records it as the
+   * call's one `denied` event.
+   */
+  requireGrant(need: Need): void;
   /** Returns the live grant that covers a need, or undefined, and writes no event. The net capability reads its address rules from that grant. */
   findGrant?(need: Need): Grant | undefined;
   /** Writes the audit event of one step of a call that is not the call itself, such as a redirect hop. */

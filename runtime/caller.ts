@@ -13,7 +13,7 @@ import { makeMsgCapability } from '../capabilities/msg.js';
 import { makeNetCapability } from '../capabilities/net.js';
 import type { CapabilityFactory, CapabilityInstance, Need, PluginDirectory, PluginEnv, PluginIdentity } from '../capabilities/types.js';
 import type { AuditLog } from './audit.js';
-import { authorizeNeed, type CallerState } from './dispatch.js';
+import { authorizeNeed, requireNeed, type CallerState } from './dispatch.js';
 import { pluginStatePaths, type ProjectPaths } from './project.js';
 
 /** The capabilities every plugin gets, keyed by the `cap` of their audit events. */
@@ -63,6 +63,7 @@ export const makeCallerState = (options: CallerOptions): MutableCallerState => {
     paths: pluginStatePaths(options.project, options.plugin.name),
     limits: options.limits,
     authorize: (need: Need, op: string, target: string) => authorizeNeed(state, options.audit, need, need.kind, op, target),
+    requireGrant: (need: Need) => requireNeed(state, need),
     findGrant: (need: Need) => state.grants().find(need),
     audit: (event) => options.audit.write({ plugin: options.plugin.name, ...event }),
     plugins: options.plugins,

@@ -9,7 +9,7 @@
  * next call.
  */
 
-import { PlugrunError, denied, messageOf } from '../capabilities/errors.js';
+import { DeniedError, PlugrunError, denied, messageOf } from '../capabilities/errors.js';
 import { neededCapability, type GrantSet } from '../capabilities/grant-set.js';
 import type { CallContext, CapabilityInstance, Need, PluginIdentity } from '../capabilities/types.js';
 import type { AuditLog } from './audit.js';
@@ -35,8 +35,22 @@ export const authorizeNeed = (caller: CallerState, audit: AuditLog, need: Need, 
   if (caller.grants().covers(need)) return;
   const needed = neededCapability(need);
   audit.write({ plugin: caller.plugin.name, cap, op, target, outcome: 'denied', needed });
-  throw denied(caller.plugin.name, needed);
+  const error = denied(caller.plugin.name, needed);
+  auditedDenials.add(error);
+  throw error;
 };
+
+/**
+ * Checks a need that only a call's perform step can learn (the tables of a
+ * raw query). Throws a `PLUGRUN_DENIED` error without writing an event,
+ * because the gate records it as the call's own `denied` event.
+ */
+export const requireNeed = (caller: CallerState, need: Need): void => {
+  if (!caller.grants().covers(need)) throw denied(caller.plugin.name, neededCapability(need));
+};
+
+/** Denials that already have their own event, so the gate writes the call's event as an error instead. */
+const auditedDenials = new WeakSet<DeniedError>();
 
 /** Runs one `ctx` call through check, grant, audit and perform. */
 export const dispatchCall = async (
@@ -102,6 +116,12 @@ export const dispatchCall = async (
     });
     return value;
   } catch (error) {
+    // A need that only perform could learn (a raw query's tables) and no
+    // grant covers: the call's one event is the denial.
+    if (error instanceof DeniedError && !auditedDenials.has(error)) {
+      audit.write({ ...annotations, plugin, cap, op, target: checked.target, outcome: 'denied', needed: error.needed });
+      throw error;
+    }
     return fail(asPlugrunError(error), checked.target, performance.now() - started);
   }
 };

@@ -1,6 +1,7 @@
-// A plugin with commands for `plugrun call`: greet someone and report how
-// many people it greeted (kept in ctx.config). At start it asks the ticker
-// plugin for its status through ctx.plugins.call, under the msg:ticker grant.
+// A plugin with commands for `plugrun call`: greet someone, count the people
+// it greeted (kept in ctx.config), and record each greeting as a note in the
+// notes plugin through ctx.plugins.call, under the msg:notes grant. At start
+// it asks the ticker plugin for its status, under msg:ticker.
 
 import { greetingFor, pickMotto } from './lib/words.js';
 
@@ -16,7 +17,9 @@ export const commands = {
     const greeted = ((await ctx.config.get('greeted')) ?? 0) + 1;
     await ctx.config.set('greeted', greeted);
     ctx.log.info(`greeted ${name}`, { greeted });
+    const note = await ctx.plugins.call('notes', 'add', { text: `Greeted ${name}`, tags: ['greeting'] });
     return {
+      note: note.id,
       greeting: greetingFor(name, new Date().getHours()),
       id: crypto.randomUUID(),
       greeted,

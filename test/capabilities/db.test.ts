@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { makeDbCapability } from '../../capabilities/db.js';
-import { check, expectCode, expectRejection, makeTestEnv, operationOf } from './helpers.js';
+import { check, expectCode, makeTestEnv, operationOf } from './helpers.js';
 
 const db = makeDbCapability(makeTestEnv(undefined, { dbMaxRows: 500 }));
 const createTable = operationOf(db.operations, 'createTable');
@@ -90,7 +90,14 @@ test('db createTable rejects bad schema', () => {
     [{ columns: { title: { type: 'string' } }, primaryKey: 'id' }, 'primaryKey'],
     [{ columns: { title: { type: 'string' } }, indexes: ['missing'] }, 'indexes[0]'],
     [{ columns: { title: { type: 'string' } }, indexes: [[]] }, 'indexes[0]'],
-    [{ columns: Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`c${i}`, { type: 'string' }])) }, 'more than 100'],
+    [{ columns: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`c${i}`, { type: 'string' }])) }, 'more than 50'],
+    [{ columns: { title: { type: 'string', maxLength: 10_001 } } }, 'maxLength'],
+    [{ columns: { title: { type: 'string', maxLength: 3, default: 'long' } } }, 'longer than maxLength 3'],
+    [{ columns: { rowid: { type: 'number' } } }, 'reserved by SQLite for the row id'],
+    [{ columns: { _ROWID_: { type: 'number' } } }, 'reserved by SQLite for the row id'],
+    [{ columns: { id: { type: 'number' } } }, 'implicit primary key'],
+    [{ columns: { Id: { type: 'string' } } }, 'implicit primary key'],
+    [{ columns: { title: { type: 'string' } }, primaryKey: 'Title' }, 'primaryKey'],
   ];
   for (const [schema, problem] of cases) {
     const label = JSON.stringify(schema)?.slice(0, 80) ?? 'undefined';
@@ -171,9 +178,9 @@ test('db delete rejects empty where', () => {
   expectCode(() => check(deleteRows, 'notes', 'title = 1'), 'PLUGRUN_INVALID');
 });
 
-test('db query needs all tables', () => {
+test('db query check leaves need to perform', () => {
   const checked = check(query, 'SELECT *\n  FROM notes WHERE id = ?', [1]);
-  assert.equal(checked.need, { kind: 'db', table: '*' });
+  assert.is(checked.need, null);
   assert.is(checked.target, 'SELECT * FROM notes WHERE id = ?');
   assert.equal(checked.args, { sql: 'SELECT *\n  FROM notes WHERE id = ?', params: [1] });
 
@@ -182,6 +189,11 @@ test('db query needs all tables', () => {
 
   const long = check(query, `SELECT ${'x, '.repeat(200)}y FROM notes`);
   assert.ok(long.target.length <= 203, `target is ${long.target.length} characters`);
+});
+
+test('db createTable accepts 50 columns and maxLength 10000', () => {
+  const columns = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`c${i}`, { type: 'string', maxLength: 10_000 }]));
+  assert.is((check(createTable, 'wide', { columns }).args as { table: string }).table, 'wide');
 });
 
 test('db query rejects bad arguments', () => {
@@ -204,11 +216,10 @@ test('db query rejects bad arguments', () => {
   }
 });
 
-test('db perform is not implemented', async () => {
-  for (const [name, operation] of Object.entries(db.operations)) {
-    const error = await expectRejection(operation.perform({ table: 'notes' }), 'PLUGRUN_FAILED');
-    assert.ok(error.message.includes(`ctx.db.${name} is not implemented yet`), error.message);
-  }
+test('db query params over 1 MiB hit the limit', async () => {
+  const error = expectCode(() => check(query, 'SELECT ?, ?', ['x'.repeat(600_000), new Uint8Array(600_000)]), 'PLUGRUN_LIMIT');
+  assert.ok(error.message.includes('over the maximum of 1048576 bytes'), error.message);
+  expectCode(() => check(query, 'SELECT :a', { a: 'é'.repeat(600_000) }), 'PLUGRUN_LIMIT');
   await db.teardown();
 });
 

@@ -29,6 +29,9 @@ export const makeTestEnv = (root = path.join(os.tmpdir(), 'plugrun-unused'), lim
   authorize() {
     throw new Error('authorize must not be called by check');
   },
+  requireGrant() {
+    throw new Error('requireGrant must not be called by check');
+  },
   plugins: {
     call() {
       throw new Error('no other plugin runs in capability tests');

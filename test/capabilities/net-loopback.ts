@@ -21,7 +21,7 @@ import type { Connector, NetTransport, PinnedTarget, Resolver } from '../../capa
 import { makeNetCapabilityWith } from '../../capabilities/net.js';
 import type { CapabilityInstance, PluginEnv } from '../../capabilities/types.js';
 import { AuditLog } from '../../runtime/audit.js';
-import { authorizeNeed, dispatchCall, type CallerState } from '../../runtime/dispatch.js';
+import { authorizeNeed, dispatchCall, requireNeed, type CallerState } from '../../runtime/dispatch.js';
 
 /** A server started by a test, with counts of what reached it. */
 export interface LoopbackServer {
@@ -138,6 +138,7 @@ export const makeNetHarness = (options: HarnessOptions): NetHarness => {
     paths: { data: path.join(dir, 'data'), db: path.join(dir, 'db'), config: path.join(dir, 'config.json') },
     limits: { ...DEFAULT_LIMITS, ...options.limits },
     authorize: (need, op, target) => authorizeNeed(state, audit, need, need.kind, op, target),
+    requireGrant: (need) => requireNeed(state, need),
     findGrant: (need) => grants.find(need),
     audit: (event) => audit.write({ plugin: plugin.name, ...event }),
     plugins: {
