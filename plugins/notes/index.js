@@ -1,6 +1,11 @@
 // A notes plugin: notes live in the plugin's own table `notes` (db:notes),
-// and `export` writes them as Markdown to exports/notes.md (fs:exports/).
-// Other plugins reach its commands through ctx.plugins.call under msg:notes.
+// and `export` writes them as Markdown and as HTML to exports/ (fs:exports/).
+// The HTML comes from `marked`, an npm library installed in this plugin's own
+// node_modules, which runs in the compartment with no more authority than the
+// plugin. Other plugins reach its commands through ctx.plugins.call under
+// msg:notes.
+
+import { marked } from 'marked';
 
 import { renderMarkdown } from './lib/markdown.js';
 
@@ -61,12 +66,21 @@ export const commands = {
     return ctx.db.query("SELECT id, text FROM notes WHERE text LIKE ? ESCAPE '\\' ORDER BY id", [pattern]);
   },
 
-  /** Writes every note to exports/notes.md and returns its path and size. */
+  /** Writes every note to exports/notes.md and exports/notes.html and returns their paths and sizes. */
   async export(_input, ctx) {
     const notes = await ctx.db.select(TABLE, {}, { orderBy: 'created', orderDirection: 'asc', limit: 1000 });
     const markdown = renderMarkdown(notes);
+    const html = `<!doctype html>\n<meta charset="utf-8">\n<title>Notes</title>\n${marked.parse(markdown)}`;
     await ctx.fs.writeFile('exports/notes.md', markdown);
+    await ctx.fs.writeFile('exports/notes.html', html);
     ctx.log.info(`exported ${notes.length} notes`, { count: notes.length });
-    return { path: 'exports/notes.md', notes: notes.length, bytes: new TextEncoder().encode(markdown).length };
+    const size = (text) => new TextEncoder().encode(text).length;
+    return {
+      notes: notes.length,
+      files: [
+        { path: 'exports/notes.md', bytes: size(markdown) },
+        { path: 'exports/notes.html', bytes: size(html) },
+      ],
+    };
   },
 };

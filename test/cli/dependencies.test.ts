@@ -99,4 +99,25 @@ test('dependency outside the plugin folder is not found', withProject(async (pro
   assert.match(lock.stderr, 'nor a dependency installed');
 }));
 
+test('text SES rejects in comments and strings is rewritten', withProject(async (project) => {
+  project.write('plugins/tricky/plugin.json', JSON.stringify({ name: 'tricky', version: '1.0.0', description: 'd', author: 'a', license: 'MIT' }));
+  project.write(
+    'plugins/tricky/index.js',
+    [
+      '// A comment that mentions import("x") and <!-- an HTML comment -->.',
+      "const marker = '<!-- keep -->';",
+      'const pattern = /-->/;',
+      'export async function start(ctx) { ctx.log.info(marker, { matches: pattern.test("a-->b") }); }',
+      '',
+    ].join('\n'),
+  );
+  const lock = await runCli(['lock'], { cwd: project.dir });
+  assert.is(lock.code, 0, lock.stderr);
+  const result = await runCli(['start', '--once'], { cwd: project.dir });
+  assert.is(result.code, 0, result.stderr);
+  const log = parseNdjson(result.stdout).find((event) => event.cap === 'log');
+  assert.is(log?.message, '<!-- keep -->', 'the string value is unchanged');
+  assert.equal(log?.fields, { matches: true });
+}));
+
 test.run();
