@@ -180,7 +180,8 @@ if (json) {
   for (const entry of cases) {
     const baseline = entry.baseline === null ? '-' : `${entry.baseline.toFixed(1)} (${entry.baselineName})`;
     const ratio = entry.ratio === null ? '-' : entry.ratio.toFixed(2);
-    const met = entry.met === null ? '-' : entry.met ? 'yes' : 'no';
+    let met = '-';
+    if (entry.met !== null) met = entry.met ? 'yes' : 'no';
     process.stdout.write(`| ${entry.case} | ${entry.plugrun.toFixed(1)} ${entry.unit.split(' ')[0]} | ${baseline} | ${ratio} | ${entry.target} | ${met} |\n`);
   }
 }

@@ -51,7 +51,7 @@ export const printMessage = (message: string): void => {
   process.stderr.write(`${lines.map((line) => `plugrun: ${line}`).join('\n')}\n`);
 };
 
-/** Whether colours may be used on a stream: NO_COLOR turns them off, FORCE_COLOR on. */
+/** Decides whether a stream may use colours: NO_COLOR turns them off, FORCE_COLOR on. */
 export const useColor = (stream: NodeJS.WriteStream): boolean => {
   if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== '') return false;
   if (process.env.FORCE_COLOR !== undefined && process.env.FORCE_COLOR !== '0') return true;

@@ -5,7 +5,7 @@
  * archive loader before it can take a plugin, measured on a 2-core AMD EPYC
  * machine with Node 20. Spawning workers before the host has read the
  * manifests and the lockfile lets the two run side by side. A spawned worker
- * holds no plugin and no authority until the host sends it one.
+ * has no plugin and no authority until the host sends it one.
  */
 
 import fs from 'node:fs';

@@ -1,8 +1,8 @@
 /**
- * `plugrun call <plugin> <command> [json]`: load one plugin alone, run its
- * `start`, one command with a JSON input, and its `stop`, and print the
- * command's JSON result on stdout. Audit events go to the audit log only,
- * so stdout holds the result and nothing else.
+ * `plugrun call <plugin> <command> [json]`: load one plugin and the plugins
+ * it depends on, run their `start`, one command with a JSON input, and
+ * their `stop`, and print the command's JSON result on stdout. Audit events
+ * go to the audit log only, so stdout carries the result and nothing else.
  */
 
 import type { CommandModule } from 'yargs';

@@ -47,8 +47,8 @@ const requestedBy = async (project: ProjectPaths, name: string): Promise<readonl
 };
 
 // TODO: a running `plugrun start` appends to the same audit log with its own
-// view of the hash chain; until the log is shared through a lock, an event
-// written here while a host runs forks the chain.
+// view of the hash chain. Until writers share the log through a lock, an
+// event written here while a host runs forks the chain.
 const auditChange = async (project: ProjectPaths, name: string, op: 'grant' | 'revoke', changed: readonly string[]) => {
   if (changed.length === 0) return;
   const { AuditLog } = await import('../../runtime/audit.js');

@@ -1,6 +1,6 @@
 /**
  * `plugrun lock [plugin...]`: pin version and integrity, keeping grants, and
- * say which requested capabilities are still not granted.
+ * print which requested capabilities are still not granted.
  */
 
 import type { CommandModule } from 'yargs';
