@@ -4,7 +4,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { editLockfile, lockProject, makeProject, runCli, spawnCli, type TestProject } from '../helpers/project.js';
+import { editLockfile, lockProject, runCli, spawnCli, withProject, type TestProject } from '../helpers/project.js';
 
 const greeter = {
   manifest: { capabilities: ['net:api.example.org', 'fs:exports/'] },
@@ -20,15 +20,6 @@ const greeter = {
       };
     `,
   },
-};
-
-const withProject = (plugins: Parameters<typeof makeProject>[0], body: (project: TestProject) => Promise<void>) => async () => {
-  const project = makeProject(plugins);
-  try {
-    await body(project);
-  } finally {
-    project.remove();
-  }
 };
 
 const lockfileOf = (project: TestProject) => JSON.parse(project.read('plugin.lock.json'));

@@ -4,16 +4,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { copyFixture, lockProject, makeProject, runCli, type TestProject } from '../helpers/project.js';
-
-const withProject = (plugins: Parameters<typeof makeProject>[0], body: (project: TestProject) => Promise<void>) => async () => {
-  const project = makeProject(plugins);
-  try {
-    await body(project);
-  } finally {
-    project.remove();
-  }
-};
+import { copyFixture, lockProject, makeProject, runCli, withProject, type TestProject } from '../helpers/project.js';
 
 /** Runs a plugrun command that must succeed and returns its stdout. */
 const run = async (project: TestProject, ...args: string[]): Promise<string> => {

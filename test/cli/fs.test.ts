@@ -4,7 +4,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { copyFixture, editLockfile, lockProject, makeProject, runCli, type TestProject } from '../helpers/project.js';
+import { copyFixture, editLockfile, lockProject, runCli, withProject, type TestProject } from '../helpers/project.js';
 
 const exporter = {
   manifest: { capabilities: ['fs:exports/'] },
@@ -36,15 +36,6 @@ const exporter = {
       };
     `,
   },
-};
-
-const withProject = (plugins: Parameters<typeof makeProject>[0], body: (project: TestProject) => Promise<void>) => async () => {
-  const project = makeProject(plugins);
-  try {
-    await body(project);
-  } finally {
-    project.remove();
-  }
 };
 
 const grant = async (project: TestProject, plugin: string, capability: string) => {

@@ -1,16 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { lockProject, makeProject, parseNdjson, runCli, type TestProject } from '../helpers/project.js';
-
-const withProject = (plugins: Parameters<typeof makeProject>[0], body: (project: TestProject) => Promise<void>) => async () => {
-  const project = makeProject(plugins);
-  try {
-    await body(project);
-  } finally {
-    project.remove();
-  }
-};
+import { lockProject, parseNdjson, runCli, withProject, type TestProject } from '../helpers/project.js';
 
 const grant = async (project: TestProject, plugin: string, capability: string) => {
   const result = await runCli(['grant', plugin, capability], { cwd: project.dir });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { copyFixture, editLockfile, lockProject, makeProject, parseNdjson, runCli, type TestProject } from '../helpers/project.js';
+import { copyFixture, editLockfile, lockProject, parseNdjson, runCli, withProject, type TestProject } from '../helpers/project.js';
 
 const counterPlugin = {
   files: {
@@ -17,15 +17,6 @@ const counterPlugin = {
       }
     `,
   },
-};
-
-const withProject = (plugins: Parameters<typeof makeProject>[0], body: (project: TestProject) => Promise<void>) => async () => {
-  const project = makeProject(plugins);
-  try {
-    await body(project);
-  } finally {
-    project.remove();
-  }
 };
 
 test('start runs locked plugins and prints NDJSON', withProject({ counter: counterPlugin }, async (project) => {

@@ -67,6 +67,17 @@ export const makeProject = (plugins: Record<string, PluginSpec> = {}): TestProje
   };
 };
 
+/** Wraps a test body: makes a project with the given plugins, runs the body, then removes the project. */
+export const withProject =
+  (plugins: Record<string, PluginSpec>, body: (project: TestProject) => Promise<void>) => async (): Promise<void> => {
+    const project = makeProject(plugins);
+    try {
+      await body(project);
+    } finally {
+      project.remove();
+    }
+  };
+
 /** What a finished CLI run printed and returned. */
 export interface CliResult {
   readonly code: number | null;
