@@ -55,7 +55,7 @@ export type LimitsOverride = z.infer<typeof LimitsOverrideStruct>;
 /** The limits in force for one plugin. */
 export type Limits = Required<LimitsOverride>;
 
-/** Defaults, documented in docs/limits.md. */
+/** Defaults, documented in docs/lockfile.md. */
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   memoryMb: 128,
   callTimeoutMs: 30_000,

@@ -5,8 +5,8 @@
  *
  * Each call writes exactly one event: `denied` with the capability needed,
  * `error` with the code and message, or `allowed` with the duration. The
- * grants are read at the moment of the call, so a revoked grant stops the
- * next call.
+ * grants are read from the caller state at the moment of each call, so
+ * grants replaced there (`setGrants`) apply from the next call.
  */
 
 import { DeniedError, PlugrunError, denied, messageOf } from '../capabilities/errors.js';
