@@ -1,10 +1,13 @@
 /**
  * Pinning plugins in the lockfile (`plugrun lock`) and comparing what is on
  * disk with what is pinned (`plugrun ls`). Both compute the integrity the
- * same way the host does before it loads a plugin.
+ * same way the host does before it loads a plugin. `plugrun ls` also reads
+ * each plugin's database, without locking or changing it.
  */
 
+import type { DatabaseSummary } from '../capabilities/db/inspect.js';
 import { messageOf } from '../capabilities/errors.js';
+import fs from 'node:fs';
 import path from 'node:path';
 
 import { loadPluginArchive } from './archive-cache.js';
@@ -12,7 +15,8 @@ import { discoverPlugins, type DiscoveredPlugin, type Discovery } from './discov
 import { computeIntegrity } from './integrity.js';
 import { formatProblem } from './json-file.js';
 import { readLockfile, updateLockfile, type LockedPlugin, type LockfileState } from './lockfile.js';
-import type { ProjectPaths } from './project.js';
+import { PLUGIN_NAME_PATTERN } from './manifest.js';
+import { pluginStatePaths, type ProjectPaths } from './project.js';
 
 /**
  * Computes the integrity of a plugin as it is on disk now. `fresh` skips the
@@ -45,15 +49,33 @@ export interface PluginListing {
   readonly unrequested: readonly string[];
   /** The problem, for `invalid`, `changed` and `missing`. */
   readonly problem?: string;
+  /** The plugin's database: its tables, row counts and size on disk; null when it has none. */
+  readonly database: DatabaseSummary | null;
 }
 
-/** Lists every plugin in the plugins folder and in the lockfile, with its lock state and capabilities. */
+/**
+ * Reads a plugin's database for the listing. Safe while `plugrun start`
+ * has it open, because `inspectDatabase` takes no lock and writes nothing.
+ */
+const readDatabase = async (project: ProjectPaths, name: string): Promise<DatabaseSummary | null> => {
+  // State paths are built only from valid plugin names, and a plugin whose name is invalid never runs, so it has no database.
+  if (!PLUGIN_NAME_PATTERN.test(name)) return null;
+
+  // Most plugins have no database, and for them `ls` loads neither the database code nor sql.js.
+  const folder = pluginStatePaths(project, name).db;
+  if (!fs.existsSync(folder)) return null;
+
+  const { inspectDatabase } = await import('../capabilities/db/inspect.js');
+  return (await inspectDatabase(folder)) ?? null;
+};
+
+/** Lists every plugin in the plugins folder and in the lockfile, with its lock state, capabilities and database. */
 export const listPlugins = async (project: ProjectPaths): Promise<{ plugins: PluginListing[]; lock: LockfileState; discovery: Discovery }> => {
   const discovery = await discoverPlugins(project.pluginsDir);
   const lock = await readLockfile(project.lockfile);
   const entries: Readonly<Record<string, LockedPlugin>> = lock.state === 'ok' ? lock.lockfile.plugins : {};
   const entryOf = (name: string) => (Object.hasOwn(entries, name) ? entries[name] : undefined);
-  const listings: PluginListing[] = [];
+  const listings: Array<Omit<PluginListing, 'database'>> = [];
 
   for (const plugin of discovery.valid) {
     const entry = entryOf(plugin.name);
@@ -115,7 +137,11 @@ export const listPlugins = async (project: ProjectPaths): Promise<{ plugins: Plu
   }
 
   listings.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { plugins: listings, lock, discovery };
+
+  // One database at a time, because each is held in memory while it is read.
+  const plugins: PluginListing[] = [];
+  for (const listing of listings) plugins.push({ ...listing, database: await readDatabase(project, listing.name) });
+  return { plugins, lock, discovery };
 };
 
 /** The change `plugrun lock` made to one plugin. */

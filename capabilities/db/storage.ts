@@ -19,10 +19,14 @@ import path from 'node:path';
 import { failed, messageOf } from '../errors.js';
 import { createJournal, cutJournal, JournalWriter, readJournal, syncFolder, type JournalRecord } from './journal.js';
 
-const snapshotName = (generation: number) => `snapshot-${generation}.sqlite`;
-const journalName = (generation: number) => `journal-${generation}.log`;
-const SNAPSHOT_FILE = /^snapshot-(\d+)\.sqlite$/;
-const JOURNAL_FILE = /^journal-(\d+)\.log$/;
+/** File name of a generation's snapshot. */
+export const snapshotName = (generation: number) => `snapshot-${generation}.sqlite`;
+/** File name of a generation's journal. */
+export const journalName = (generation: number) => `journal-${generation}.log`;
+/** Matches a snapshot's file name; the group is its generation. */
+export const SNAPSHOT_FILE = /^snapshot-(\d+)\.sqlite$/;
+/** Matches a journal's file name; the group is its generation. */
+export const JOURNAL_FILE = /^journal-(\d+)\.log$/;
 const TEMPORARY_SUFFIX = '.tmp';
 
 /** Result of opening the storage: the snapshot to load and the records to replay over it. */
@@ -35,7 +39,8 @@ export interface OpenedStorage {
   readonly discardedTail: string | undefined;
 }
 
-const generationsOf = (names: readonly string[], pattern: RegExp): number[] =>
+/** The generations of the file names that match `pattern`. */
+export const generationsOf = (names: readonly string[], pattern: RegExp): number[] =>
   names.flatMap((name) => {
     const match = pattern.exec(name);
     return match === null ? [] : [Number(match[1])];
