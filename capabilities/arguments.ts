@@ -147,6 +147,24 @@ const findProtoKey = (value: unknown, path: string, ancestors: Set<object>): str
   return found;
 };
 
+/**
+ * Throws `PLUGRUN_LIMIT` when an option asks for more than a per-plugin
+ * limit allows, naming the limit, before the option's schema sees it.
+ */
+export const assertWithinLimit = (
+  alleged: unknown,
+  key: string,
+  max: number,
+  limitName: string,
+  label: string,
+): void => {
+  if (alleged === null || typeof alleged !== 'object') return;
+  const value = (alleged as Record<string, unknown>)[key];
+  if (typeof value === 'number' && value > max) {
+    throw limit(`${label}.${key} ${value} is over the ${limitName} limit of ${max}; ask for less, or raise ${limitName} in plugin.lock.json`);
+  }
+};
+
 /** Parses an argument with a zod schema. On failure it throws `PLUGRUN_INVALID` listing each problem with its path. */
 export const parseArgument = <Schema extends z.ZodType>(schema: Schema, alleged: unknown, label: string): z.output<Schema> => {
   // zod's records drop an own `__proto__` key without an error, so it is rejected first.

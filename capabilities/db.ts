@@ -17,6 +17,7 @@
 import { z } from 'zod';
 import {
   assertArgumentCount,
+  assertWithinLimit,
   describeType,
   expectString,
   isPlainObject,
@@ -198,6 +199,7 @@ export const makeDbCapability: CapabilityFactory = (env) => {
     assertArgumentCount(alleged, 3, 'ctx.db.select');
     const table = checkTable(alleged[0], 'ctx.db.select table');
     const where = alleged[1] === undefined ? {} : checkWhere(alleged[1], 'ctx.db.select where', { allowEmpty: true });
+    assertWithinLimit(alleged[2], 'limit', env.limits.dbMaxRows, 'dbMaxRows', 'ctx.db.select options');
     const options = parseArgument(selectOptionsStruct, alleged[2], 'ctx.db.select options') ?? {};
     return tableCall(table, { table, where, options });
   });

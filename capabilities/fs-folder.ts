@@ -172,7 +172,7 @@ export class DataFolder {
       if (!stats.isFile()) throw notRegularError(method, relative);
       if (stats.nlink > 1) {
         throw failed(
-          `${method}: ${quote(relative)} has ${stats.nlink} hard links, and ctx.fs reads only files with one name,` +
+          `${method}: ${quote(relative)} has ${stats.nlink} hard links, and ctx.fs opens only files with one name,` +
             ' because another name may lie outside the grant. Copy the file instead of linking it',
         );
       }

@@ -63,10 +63,10 @@ export const makeRequestGate = (limits: Limits, clock: Clock = () => performance
   return {
     admit() {
       if (!perSecond.take()) {
-        throw limit(`ctx.net: more than ${limits.netRequestsPerSecond} requests in one second, the netRequestsPerSecond limit; send fewer requests or raise the limit in plugin.lock.json`);
+        throw limit(`ctx.net: more than ${limits.netRequestsPerSecond} request${limits.netRequestsPerSecond === 1 ? '' : 's'} in one second, the netRequestsPerSecond limit; send fewer requests or raise the limit in plugin.lock.json`);
       }
       if (!perMinute.take()) {
-        throw limit(`ctx.net: more than ${limits.netRequestsPerMinute} requests in one minute, the netRequestsPerMinute limit; send fewer requests or raise the limit in plugin.lock.json`);
+        throw limit(`ctx.net: more than ${limits.netRequestsPerMinute} request${limits.netRequestsPerMinute === 1 ? '' : 's'} in one minute, the netRequestsPerMinute limit; send fewer requests or raise the limit in plugin.lock.json`);
       }
     },
 

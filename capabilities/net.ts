@@ -12,7 +12,7 @@
  */
 
 import { z } from 'zod';
-import { assertArgumentCount, describeType, expectPlainObject, isBytes, parseArgument, quote } from './arguments.js';
+import { assertArgumentCount, assertWithinLimit, describeType, expectPlainObject, isBytes, parseArgument, quote } from './arguments.js';
 import type { KindParseResult } from './capability-string.js';
 import { invalid, limit } from './errors.js';
 import { auditTarget } from './net-audit.js';
@@ -202,6 +202,7 @@ const checkRequest = (alleged: readonly unknown[], method: string, env: PluginEn
   const need = needOfUrl(url, `${method} url`);
 
   // 2. The options.
+  assertWithinLimit(alleged[1], 'timeoutMs', env.limits.netMaxTimeoutMs, 'netMaxTimeoutMs', `${method} options`);
   const options = parseArgument(optionsStruct, alleged[1], `${method} options`);
   const httpMethod = options?.method ?? 'GET';
   const headers = checkHeaders(options?.headers, `${method} options.headers`);

@@ -170,7 +170,7 @@ test('select filters, orders and pages', withHarness({}, async (h) => {
   assert.ok(badOrder.message.includes('options.orderBy names the column "colour"'), badOrder.message);
   const badWhere = await expectRejection(h.call('select', 'notes', { done: 'no' }), 'PLUGRUN_INVALID');
   assert.ok(badWhere.message.includes('where.done must be a boolean'), badWhere.message);
-  await expectRejection(h.call('select', 'notes', {}, { limit: 1001 }), 'PLUGRUN_INVALID');
+  await expectRejection(h.call('select', 'notes', {}, { limit: 1001 }), 'PLUGRUN_LIMIT');
 }));
 
 test('select default limit follows a lower dbMaxRows', withHarness({ limits: { dbMaxRows: 20 } }, async (h) => {

@@ -135,7 +135,6 @@ test('net rejects bad options', () => {
     [{ method: 'HEAD', body: 'x' }, 'not allowed with HEAD'],
     [{ timeoutMs: 0 }, 'timeoutMs'],
     [{ timeoutMs: 1.5 }, 'timeoutMs'],
-    [{ timeoutMs: 5001 }, 'timeoutMs'],
   ];
   for (const [options, problem] of cases) {
     const label = JSON.stringify(options);
@@ -143,6 +142,11 @@ test('net rejects bad options', () => {
     assert.ok(error.message.includes(problem), `${label}: "${error.message}" lacks "${problem}"`);
   }
   expectCode(() => check(fetch, 'https://example.com/', {}, 'extra'), 'PLUGRUN_INVALID');
+});
+
+test('net timeout over the limit names it', () => {
+  const error = expectCode(() => check(fetch, 'https://example.com/', { timeoutMs: 5001 }), 'PLUGRUN_LIMIT');
+  assert.ok(error.message.includes('over the netMaxTimeoutMs limit of 5000'), error.message);
 });
 
 test('net rejects proto header key', () => {
@@ -163,7 +167,7 @@ test('net timeout is capped by netMaxTimeoutMs', () => {
   const defaults = makeNetCapability(makeTestEnv());
   const operation = operationOf(defaults.operations, 'fetch');
   assert.is((check(operation, 'https://example.com/', { timeoutMs: 60_000 }).args as { timeoutMs: number }).timeoutMs, 60_000);
-  const error = expectCode(() => check(operation, 'https://example.com/', { timeoutMs: 60_001 }), 'PLUGRUN_INVALID');
+  const error = expectCode(() => check(operation, 'https://example.com/', { timeoutMs: 60_001 }), 'PLUGRUN_LIMIT');
   assert.match(error.message, 'timeoutMs');
 });
 
