@@ -10,6 +10,9 @@ const MiB = 1024 * 1024;
 
 const positiveInteger = z.number().int().positive();
 
+/** Longest delay Node's timers accept; a longer one fires at once, with a warning. */
+const TIMER_MAX_MS = 2 ** 31 - 1;
+
 /** The longest any HTTP request may take, whatever the lockfile sets, in milliseconds. */
 export const NET_TIMEOUT_MAX_MS = 60_000;
 
@@ -19,11 +22,11 @@ export const LimitsOverrideStruct = z
     /** Worker heap limit, in MiB. */
     memoryMb: positiveInteger.max(16384).optional(),
     /** Time one command or plugin-to-plugin call may run, in milliseconds. */
-    callTimeoutMs: positiveInteger.optional(),
+    callTimeoutMs: positiveInteger.max(TIMER_MAX_MS).optional(),
     /** Time `start()` may run, in milliseconds. */
-    startTimeoutMs: positiveInteger.optional(),
+    startTimeoutMs: positiveInteger.max(TIMER_MAX_MS).optional(),
     /** Time `stop()` may run, in milliseconds. */
-    stopTimeoutMs: positiveInteger.optional(),
+    stopTimeoutMs: positiveInteger.max(TIMER_MAX_MS).optional(),
     /** Total bytes the plugin may keep under its data folder. */
     fsQuotaBytes: positiveInteger.optional(),
     /** Largest file one write may produce, in bytes. */

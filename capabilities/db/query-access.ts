@@ -112,7 +112,7 @@ const assertRowStatement = (sql: string): void => {
   const keyword = firstKeyword(sql);
   if (keyword !== undefined && ALLOWED_KEYWORDS.has(keyword)) return;
 
-  const found = keyword === undefined ? 'it does not start with a keyword' : `it is a ${quote(keyword.slice(0, 40))} statement`;
+  const found = keyword === undefined ? 'it does not start with a keyword' : `it is a statement of kind ${quote(keyword.slice(0, 40))}`;
   const advice = keyword === undefined ? undefined : KEYWORD_ADVICE[keyword];
   throw reject(`${found}, but only SELECT, INSERT, UPDATE, DELETE, REPLACE, WITH and VALUES statements may run${advice === undefined ? '' : `; ${advice}`}`);
 };

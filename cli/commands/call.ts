@@ -37,7 +37,9 @@ const parseInput = async (parsed: string | undefined): Promise<unknown> => {
     return JSON.parse(text);
   } catch (error) {
     const source = alleged === '-' ? 'stdin' : `"${text.length > 60 ? `${text.slice(0, 60)}…` : text}"`;
-    throw usageError(`invalid JSON input from ${source} (${messageOf(error)}); pass a JSON value such as '{"text":"hello"}'`);
+    // The parser quotes the input, which may span lines; one line keeps the message readable.
+    const reason = messageOf(error).replace(/\s+/g, ' ');
+    throw usageError(`invalid JSON input from ${source} (${reason}); pass a JSON value such as '{"text":"hello"}'`);
   }
 };
 

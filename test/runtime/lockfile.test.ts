@@ -98,6 +98,12 @@ const invalidCases: { name: string; content: string | object; field: string; mes
     message: '',
   },
   {
+    name: 'timeout beyond timers',
+    content: { lockfileVersion: 1, plugins: { notes: { ...validLockfile().plugins.notes, limits: { startTimeoutMs: 3_000_000_000 } } } },
+    field: 'plugins.notes.limits.startTimeoutMs',
+    message: '',
+  },
+  {
     name: 'sha256 integrity',
     content: { lockfileVersion: 1, plugins: { notes: { ...validLockfile().plugins.notes, integrity: `sha256-${Buffer.alloc(32).toString('base64')}` } } },
     field: 'plugins.notes.integrity',
