@@ -55,14 +55,14 @@ export interface Grant {
   readonly capability: Capability;
 }
 
-/** What one `ctx` call needs from the grants, derived from its checked arguments. */
+/** The need of one `ctx` call from the grants, derived from its checked arguments. */
 export type Need =
   | { readonly kind: 'fs'; readonly access: 'read' | 'write'; /** Checked relative path, `/`-separated, ending in `/` when the call names a folder. */ readonly path: string }
   | { readonly kind: 'net'; readonly host: string; readonly hostType: 'name' | 'ipv4' | 'ipv6'; readonly port: number }
   | { readonly kind: 'db'; readonly table: string }
   | { readonly kind: 'msg'; readonly plugin: string };
 
-/** Who is calling. */
+/** The calling plugin. */
 export interface PluginIdentity {
   readonly name: string;
   readonly version: string;

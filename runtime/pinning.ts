@@ -18,6 +18,12 @@ import { readLockfile, updateLockfile, type LockedPlugin, type LockfileState } f
 import { PLUGIN_NAME_PATTERN } from './manifest.js';
 import { pluginStatePaths, type ProjectPaths } from './project.js';
 
+/** Orders by name in code-unit order, the same on every machine whatever its locale. */
+const byName = (a: { readonly name: string }, b: { readonly name: string }): number => {
+  if (a.name === b.name) return 0;
+  return a.name < b.name ? -1 : 1;
+};
+
 /**
  * Computes the integrity of a plugin as it is on disk now. `fresh` skips the
  * archive cache, as pinning should rest on a build of its own.
@@ -136,7 +142,7 @@ export const listPlugins = async (project: ProjectPaths): Promise<{ plugins: Plu
     });
   }
 
-  listings.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  listings.sort(byName);
 
   // One database at a time, because each is held in memory while it is read.
   const plugins: PluginListing[] = [];
@@ -219,6 +225,6 @@ export const lockPlugins = async (project: ProjectPaths, names: readonly string[
     }
   });
 
-  results.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  results.sort(byName);
   return results;
 };

@@ -24,7 +24,7 @@ export interface InitMessage {
   readonly integrity: string;
 }
 
-/** A lifecycle hook or command the host asks the plugin to run. */
+/** A lifecycle hook or command that the host requests the plugin to run. */
 export interface InvokeMessage {
   readonly type: 'invoke';
   readonly id: number;
@@ -35,7 +35,7 @@ export interface InvokeMessage {
   readonly depth?: number;
 }
 
-/** The host's answer to a `ctx` call. */
+/** The host's reply to a `ctx` call. */
 export type ReplyMessage =
   | { readonly type: 'reply'; readonly id: number; readonly ok: true; readonly value: unknown }
   | { readonly type: 'reply'; readonly id: number; readonly ok: false; readonly error: WireError };
@@ -43,7 +43,7 @@ export type ReplyMessage =
 /** Messages from the host to a worker. */
 export type HostMessage = InitMessage | InvokeMessage | ReplyMessage;
 
-/** What the plugin module exports, reported once it has loaded. */
+/** The plugin module's exports, reported once it has loaded. */
 export interface PluginExports {
   readonly start: boolean;
   readonly stop: boolean;
