@@ -9,6 +9,7 @@
  * or a hang in `start`, a crash) is reported and the others go on.
  */
 
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -18,7 +19,7 @@ import type { PluginCallRequest, PluginDirectory } from '../capabilities/types.j
 import type { PluginArchive } from './archive.js';
 import { loadPluginArchive } from './archive-cache.js';
 import type { AuditLog } from './audit.js';
-import { makeCallerState } from './caller.js';
+import { makeCallerState, type MutableCallerState } from './caller.js';
 import { discoverPlugins, type DiscoveredPlugin, type Discovery } from './discovery.js';
 import { computeIntegrity } from './integrity.js';
 import { formatProblem } from './json-file.js';
@@ -67,6 +68,7 @@ export class Host {
   readonly #options: HostOptions;
   readonly #reports = new Map<string, PluginReport>();
   readonly #supervisors = new Map<string, PluginSupervisor>();
+  readonly #callers = new Map<string, MutableCallerState>();
   readonly #dependencies = new Map<string, readonly string[]>();
   #order: string[] = [];
   readonly #started: string[] = [];
@@ -240,7 +242,7 @@ export class Host {
   #makeSupervisor(plugin: DiscoveredPlugin, entry: LockedPlugin, archive: PluginArchive, integrity: string): PluginSupervisor {
     const { name, manifest } = plugin;
     const limits = resolveLimits(entry.limits);
-    const caller = makeCallerState({
+    const caller: MutableCallerState = makeCallerState({
       project: this.#options.project,
       audit: this.#options.audit,
       plugin: { name, version: manifest.version },
@@ -248,6 +250,7 @@ export class Host {
       grants: entry.grants,
       plugins: this.#directory,
     });
+    this.#callers.set(name, caller);
     return new PluginSupervisor({
       name,
       version: manifest.version,
@@ -294,6 +297,50 @@ export class Host {
     }
     await Promise.all([...this.#supervisors.values()].map((supervisor) => supervisor.terminate()));
     await this.#options.pool?.drain();
+  }
+
+  /**
+   * Watches the lockfile and applies grant changes to the loaded plugins
+   * from their next call. A lockfile that fails validation changes nothing:
+   * the grants in force stay, and the problem is reported and audited.
+   * Returns the function that stops watching.
+   */
+  watchGrants(intervalMs = 250): () => void {
+    const file = this.#options.project.lockfile;
+    let applying = Promise.resolve();
+    const onChange = () => {
+      applying = applying.then(() => this.applyLockfileGrants()).catch((error: unknown) => this.#options.report(messageOf(error)));
+    };
+    fs.watchFile(file, { interval: intervalMs }, onChange);
+    return () => fs.unwatchFile(file, onChange);
+  }
+
+  /** Reads the lockfile and gives each loaded plugin the grants it lists now. */
+  async applyLockfileGrants(): Promise<void> {
+    const { lockfile: file } = this.#options.project;
+    const lock = await readLockfile(file);
+    if (lock.state !== 'ok') {
+      const reason =
+        lock.state === 'missing'
+          ? `${file} was removed`
+          : `${file} is invalid: ${lock.problems.map(formatProblem).join('; ')}`;
+      const message = `grants not changed: ${reason}; the grants in force stay until the lockfile is valid again`;
+      this.#options.report(message);
+      this.#options.audit.write({ plugin: '-', cap: 'runtime', op: 'grants', outcome: 'error', error: { code: 'PLUGRUN_INVALID', message } });
+      return;
+    }
+
+    for (const [name, caller] of this.#callers) {
+      const entry = Object.hasOwn(lock.lockfile.plugins, name) ? lock.lockfile.plugins[name] : undefined;
+      const next = entry?.grants ?? [];
+      const current = caller.grants().texts();
+      const granted = next.filter((text) => !current.includes(text));
+      const revoked = current.filter((text) => !next.includes(text));
+      if (granted.length === 0 && revoked.length === 0) continue;
+
+      caller.setGrants(next);
+      this.#options.audit.write({ plugin: name, cap: 'runtime', op: 'grants', outcome: 'allowed', granted, revoked });
+    }
   }
 
   /**

@@ -64,7 +64,10 @@ const start = async (argv: StartArgs): Promise<number> => {
       printMessage(`no plugin is running (${host.plugins.length} found); nothing to do`);
     } else {
       printMessage(`running ${running.map((plugin) => plugin.name).join(', ')}; press Ctrl-C to stop`);
+      // plugrun grant and revoke from another terminal apply from the next call.
+      const unwatch = host.watchGrants();
       const signal = await stopping;
+      unwatch();
       printMessage(`${signal} received; stopping plugins`);
     }
   } finally {

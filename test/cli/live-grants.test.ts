@@ -1,0 +1,85 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+import { lockProject, parseNdjson, runCli, spawnCli, withProject } from '../helpers/project.js';
+
+// Tries a write every 50 ms and logs the outcome, so the test sees when a
+// grant change reaches the running host.
+const writer = {
+  writer: {
+    files: {
+      'index.js': `
+        export async function start(ctx) {
+          setInterval(async () => {
+            try { await ctx.fs.writeFile('out/x.txt', 'x'); ctx.log.info('write ok'); }
+            catch (error) { ctx.log.info('write ' + error.code); }
+          }, 50);
+        }
+      `,
+    },
+  },
+};
+
+/** Collects the NDJSON events of a running `plugrun start` until `predicate` holds for one. */
+const waitForEvent = (events: Array<Record<string, any>>, predicate: (event: Record<string, any>) => boolean, timeoutMs: number) =>
+  new Promise<Record<string, any>>((resolve, reject) => {
+    const started = Date.now();
+    const poll = setInterval(() => {
+      const found = events.find(predicate);
+      if (found) {
+        clearInterval(poll);
+        resolve(found);
+      } else if (Date.now() - started > timeoutMs) {
+        clearInterval(poll);
+        reject(new Error(`no matching event within ${timeoutMs} ms`));
+      }
+    }, 20);
+  });
+
+test('grant and revoke reach a running host', withProject(writer, async (project) => {
+  await lockProject(project.dir);
+  const child = spawnCli(['start', '--no-tui'], { cwd: project.dir });
+  const events: Array<Record<string, any>> = [];
+  let buffer = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    buffer += chunk;
+    const lines = buffer.split('\n');
+    buffer = lines.pop()!;
+    events.push(...parseNdjson(lines.join('\n')));
+  });
+  try {
+    await waitForEvent(events, (event) => event.message === 'write PLUGRUN_DENIED', 10_000);
+
+    const granted = await runCli(['grant', 'writer', 'fs:out/'], { cwd: project.dir });
+    assert.is(granted.code, 0, granted.stderr);
+    const grantedAt = Date.now();
+    const applied = await waitForEvent(events, (event) => event.op === 'grants' && event.plugin === 'writer', 5000);
+    assert.equal(applied.granted, ['fs:out/']);
+    await waitForEvent(events, (event) => event.message === 'write ok', 5000);
+    assert.ok(Date.now() - grantedAt < 2000, 'the grant applied within about a second');
+
+    await runCli(['revoke', 'writer', 'fs:out/'], { cwd: project.dir });
+    await waitForEvent(events, (event) => event.op === 'grants' && Array.isArray(event.revoked) && event.revoked.includes('fs:out/'), 5000);
+    const revokedIndex = events.findIndex((event) => event.op === 'grants' && event.revoked?.includes('fs:out/'));
+    await waitForEvent(events, (event) => events.indexOf(event) > revokedIndex && event.message === 'write PLUGRUN_DENIED', 5000);
+    const okAfterRevoke = events.slice(revokedIndex + 1).filter((event) => event.message === 'write ok');
+    assert.is(okAfterRevoke.length, 0, 'no write is allowed after the revoke applied');
+
+    // An invalid edit changes nothing: the grants in force stay as they were.
+    await runCli(['grant', 'writer', 'fs:out/'], { cwd: project.dir });
+    await waitForEvent(events, (event) => event.message === 'write ok' && events.indexOf(event) > revokedIndex, 5000);
+    fs.writeFileSync(path.join(project.dir, 'plugin.lock.json'), '{ "lockfileVersion": 1, "plugins": { "writer": { "grants": "oops" } } }\n');
+    const rejected = await waitForEvent(events, (event) => event.op === 'grants' && event.outcome === 'error', 5000);
+    assert.match(rejected.error.message, 'grants not changed');
+    const rejectedIndex = events.indexOf(rejected);
+    await waitForEvent(events, (event) => events.indexOf(event) > rejectedIndex && event.message === 'write ok', 5000);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.on('close', resolve));
+  }
+}));
+
+test.run();
