@@ -237,7 +237,17 @@ export const makeDbCapability: CapabilityFactory = (env) => {
       return { need: null, target: sqlExcerpt(sql), args: { sql, params } };
     },
     async perform({ sql, params }) {
-      const access = await client.request<QueryAccess>('analyzeQuery', { sql }, 'ctx.db.query');
+      let access: QueryAccess;
+      try {
+        access = await client.request<QueryAccess>('analyzeQuery', { sql }, 'ctx.db.query');
+      } catch (error) {
+        // SQLite cannot compile a statement that names a missing table. An
+        // ungranted name is denied like an existing one, so a plugin cannot
+        // learn which of its tables exist without the grant.
+        const missing = /no such table: (?:main\.)?([A-Za-z_][A-Za-z0-9_]*)/.exec(error instanceof Error ? error.message : '');
+        if (missing) env.requireGrant({ kind: 'db', table: missing[1]!.toLowerCase() });
+        throw error;
+      }
       for (const table of access.tables) env.requireGrant({ kind: 'db', table });
       return client.request('runQuery', { sql, params, authorized: access.tables }, 'ctx.db.query');
     },

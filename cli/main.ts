@@ -12,6 +12,7 @@ import { callCommand } from './commands/call.js';
 import { grantCommand, revokeCommand } from './commands/grant.js';
 import { lockCommand } from './commands/lock.js';
 import { lsCommand } from './commands/ls.js';
+import { plannedCommands } from './commands/planned.js';
 import { startCommand } from './commands/start.js';
 import { closestName } from '../runtime/json-file.js';
 import { ExitCode, printMessage } from './output.js';
@@ -45,6 +46,7 @@ const cli = yargs(hideBin(process.argv))
   .command(lockCommand)
   .command(lsCommand)
   .command(callCommand)
+  .command(plannedCommands)
   .demandCommand(1, 'Name a command; run plugrun --help to list them.')
   .recommendCommands()
   .strict()

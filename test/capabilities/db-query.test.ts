@@ -242,4 +242,11 @@ test('rejected ATTACH and VACUUM INTO write no file', async () => {
   }
 });
 
+test('query of a missing table needs its grant', withHarness({ grants: ['db:notes'] }, async (h) => {
+  const denied = await expectRejection(h.call('query', 'SELECT * FROM ghost'), 'PLUGRUN_DENIED');
+  assert.ok(denied.message.includes('no grant for db:ghost'), denied.message);
+  const missing = await expectRejection(h.call('query', 'SELECT * FROM notes'), 'PLUGRUN_FAILED');
+  assert.ok(missing.message.includes('no such table: notes'), missing.message);
+}));
+
 test.run();
