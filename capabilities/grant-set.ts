@@ -5,6 +5,7 @@
  */
 
 import { parseCapability } from './capability-string.js';
+import { compareText } from './compare.js';
 import { dbGrantCovers, neededDbCapability } from './db.js';
 import { fsGrantCovers, neededFsCapability } from './fs.js';
 import { msgGrantCovers, neededMsgCapability } from './msg.js';
@@ -35,13 +36,6 @@ export const neededCapability = (need: Need): string => {
     case 'msg':
       return neededMsgCapability(need);
   }
-};
-
-/** Orders strings by UTF-16 code units, as the lockfile sorts grants, whatever the locale. */
-const compareText = (a: string, b: string): number => {
-  if (a < b) return -1;
-  if (a > b) return 1;
-  return 0;
 };
 
 /** An immutable set of parsed grants, without duplicates, sorted by canonical text. */

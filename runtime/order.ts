@@ -9,6 +9,8 @@
  * plugins that depend on an excluded or unavailable plugin.
  */
 
+import { compareText } from '../capabilities/compare.js';
+
 /** The fields of one plugin that decide its place in the order. A `Manifest` fits. */
 export interface OrderInput {
   readonly name: string;
@@ -120,12 +122,6 @@ export function planStartOrder(
   excluded.sort((a, b) => compareText(a.plugin, b.plugin));
   return { order, excluded };
 }
-
-/** Compares by UTF-16 code units, as `Array.prototype.sort` does, so no locale changes the order. */
-const compareText = (a: string, b: string): number => {
-  if (a === b) return 0;
-  return a < b ? -1 : 1;
-};
 
 const compareReady = (a: OrderInput, b: OrderInput): number =>
   (a.loadOrder ?? 0) - (b.loadOrder ?? 0) || compareText(a.name, b.name);

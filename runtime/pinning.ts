@@ -10,6 +10,7 @@ import { messageOf } from '../capabilities/errors.js';
 import fs from 'node:fs';
 import path from 'node:path';
 
+import { compareText } from '../capabilities/compare.js';
 import { loadPluginArchive } from './archive-cache.js';
 import { discoverPlugins, type DiscoveredPlugin, type Discovery } from './discovery.js';
 import { computeIntegrity } from './integrity.js';
@@ -18,11 +19,7 @@ import { readLockfile, updateLockfile, type LockedPlugin, type LockfileState } f
 import { PLUGIN_NAME_PATTERN } from './manifest.js';
 import { pluginStatePaths, type ProjectPaths } from './project.js';
 
-/** Orders by name in code-unit order, the same on every machine whatever its locale. */
-const byName = (a: { readonly name: string }, b: { readonly name: string }): number => {
-  if (a.name === b.name) return 0;
-  return a.name < b.name ? -1 : 1;
-};
+const byName = (a: { readonly name: string }, b: { readonly name: string }): number => compareText(a.name, b.name);
 
 /**
  * Computes the integrity of a plugin as it is on disk now. `fresh` skips the
