@@ -148,8 +148,8 @@ const findProtoKey = (value: unknown, path: string, ancestors: Set<object>): str
 };
 
 /**
- * Throws `PLUGRUN_LIMIT` when an option asks for more than a per-plugin
- * limit allows, naming the limit, before the option's schema sees it.
+ * Throws `PLUGRUN_LIMIT`, naming the limit, when an option requests more
+ * than a per-plugin limit allows. It runs before the option's schema.
  */
 export const assertWithinLimit = (
   alleged: unknown,

@@ -39,7 +39,7 @@ export const failed = (message: string, cause?: unknown): PlugrunError =>
 /** Builds the `PLUGRUN_LIMIT` error; the message names the limit. */
 export const limit = (message: string): PlugrunError => new PlugrunError('PLUGRUN_LIMIT', message);
 
-/** A `PLUGRUN_DENIED` error that knows the capability string that would have allowed the call. */
+/** A `PLUGRUN_DENIED` error that carries the capability string that would have allowed the call. */
 export class DeniedError extends PlugrunError {
   /** The capability string whose grant would allow the call. */
   readonly needed: string;

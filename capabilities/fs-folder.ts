@@ -74,7 +74,7 @@ export const splitCheckedPath = (checked: CheckedPath): { folder: string[]; name
 /** Options of `DataFolder.openFolder`. */
 export interface OpenFolderOptions {
   /**
-   * What a missing folder leads to: `fail` (the default) throws
+   * The handling of a missing folder: `fail` (the default) throws
    * `PLUGRUN_FAILED`, `create` makes it, as writes do, and `undefined` makes
    * `openFolder` return undefined.
    */
@@ -112,7 +112,7 @@ export class DataFolder {
    * Opens the folders of `segments` one by one from the data folder, never
    * following a link, and returns the last one open. The caller closes it
    * with `release`. Throws `PLUGRUN_INVALID` at a symbolic link and
-   * `PLUGRUN_FAILED` at a file, or at a missing folder as `missing` says.
+   * `PLUGRUN_FAILED` at a file, or at a missing folder as `missing` sets.
    */
   openFolder(segments: readonly string[], options: OpenFolderOptions & { missing: 'undefined' }): HeldFolder | undefined;
   openFolder(segments: readonly string[], options: OpenFolderOptions): HeldFolder;

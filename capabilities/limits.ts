@@ -10,10 +10,10 @@ const MiB = 1024 * 1024;
 
 const positiveInteger = z.number().int().positive();
 
-/** Longest delay Node's timers accept; a longer one fires at once, with a warning. */
+/** Maximum delay Node's timers accept. A longer one fires at once, with a warning. */
 const TIMER_MAX_MS = 2 ** 31 - 1;
 
-/** The longest any HTTP request may take, whatever the lockfile sets, in milliseconds. */
+/** Maximum time any HTTP request may take, whatever the lockfile sets, in milliseconds. */
 export const NET_TIMEOUT_MAX_MS = 60_000;
 
 /** Schema of the lockfile's `limits` object: every key optional, unknown keys rejected. */

@@ -11,7 +11,7 @@
 
 import { PlugrunError } from './errors.js';
 
-/** Longest delay Node accepts; a longer one would fire at once. */
+/** Maximum delay Node accepts. A longer one would fire at once. */
 const MAX_DELAY_MS = 2 ** 31 - 1;
 
 /** The timer functions handed to a plugin, and their teardown. */

@@ -70,9 +70,9 @@ export interface PluginIdentity {
 
 /** A call whose arguments passed validation. */
 export interface CheckedCall<Args = unknown> {
-  /** What the call needs from the grants; null when it only touches the plugin's own state (config, log). */
+  /** The need to compare with the grants, or null when the call only touches the plugin's own state (config, log). */
   readonly need: Need | null;
-  /** What the call touches, for the audit event: a path, a URL without its query, a table, a key. */
+  /** The thing the call touches, for the audit event: a path, a URL without its query, a table, a key. */
   readonly target: string;
   /** The validated arguments handed to `perform`. */
   readonly args: Args;
@@ -145,8 +145,8 @@ export interface PluginEnv {
   readonly limits: Limits;
   /**
    * Checks a further need met while performing a call (a redirect hop)
-   * against the live grants; writes a `denied` audit event and throws
-   * `PLUGRUN_DENIED` when no grant covers it.
+   * against the live grants. When no grant covers it, writes a `denied`
+   * audit event and throws `PLUGRUN_DENIED`.
    */
   authorize(need: Need, op: string, target: string): void;
   /**

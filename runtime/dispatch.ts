@@ -14,7 +14,7 @@ import { neededCapability, type GrantSet } from '../capabilities/grant-set.js';
 import type { CallContext, CapabilityInstance, Need, PluginIdentity } from '../capabilities/types.js';
 import type { AuditLog } from './audit.js';
 
-/** The calling plugin, as the gate sees it. */
+/** The calling plugin: its identity, capability instances and live grants. */
 export interface CallerState {
   readonly plugin: PluginIdentity;
   /** The capability instances of this plugin, keyed by audit `cap`. */

@@ -1,6 +1,6 @@
 /**
  * Turns compartment-mapper and SES load failures into messages that name the
- * import that failed and say why. Used by the host when it builds an archive
+ * import that failed and give the reason. Used by the host when it builds an archive
  * and by the worker when it loads one.
  */
 
@@ -17,8 +17,8 @@ const isBuiltinSpecifier = (specifier: string): boolean => {
 };
 
 /**
- * Rewrites compartment-mapper's load errors so that a plugin author sees
- * which import failed and why.
+ * Rewrites compartment-mapper's load errors to name the import that failed
+ * and the reason, for the plugin's author.
  */
 export const explainLoadError = (pluginName: string, error: unknown): PlugrunError => {
   if (error instanceof PlugrunError) return error;

@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 
 import { lockProject, parseNdjson, runCli, spawnCli, withProject } from '../helpers/project.js';
 
-// Tries a write every 50 ms and logs the outcome, so the test sees when a
+// Tries a write every 50 ms and logs the outcome, so the test can tell when a
 // grant change reaches the running host.
 const writer = {
   writer: {
