@@ -14,7 +14,7 @@
  * Each figure is the median of three rounds, taken after a warm-up round
  * that is not counted.
  *
- * Usage: npx tsc -p . && node dist/bench/db.js [--quick]
+ * Usage: npx tsc -p . && node dist/bench/db.js [--quick] [--json]
  */
 
 import { execFileSync } from 'node:child_process';
@@ -28,10 +28,12 @@ import { Engine } from '../capabilities/db/engine.js';
 import { loadSqlJs, type Database } from '../capabilities/db/sql-js.js';
 import { DEFAULT_LIMITS } from '../capabilities/limits.js';
 import type { CapabilityInstance, PluginEnv } from '../capabilities/types.js';
+import { makeCase, printCases, readBenchOptions, type BenchCase, type Goal } from './lib/report.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cliPath = path.join(repoRoot, 'dist/cli/main.js');
-const quick = process.argv.includes('--quick');
+const options = readBenchOptions();
+const { quick } = options;
 
 /** Inserts timed per round. */
 const INSERTS = quick ? 300 : 2000;
@@ -57,20 +59,19 @@ const medianOfRounds = async (round: () => number | Promise<number>): Promise<nu
   return rates[1]!;
 };
 
-interface Row {
-  readonly case: string;
-  readonly plugrun: string;
-  readonly baseline: string;
-  readonly ratio: string;
-}
-const rows: Row[] = [];
-const record = (name: string, plugrun: number, baseline: number | null, unit: string) =>
-  rows.push({
-    case: name,
-    plugrun: `${plugrun.toFixed(0)} ${unit}`,
-    baseline: baseline === null ? '-' : `${baseline.toFixed(0)} ${unit}`,
-    ratio: baseline === null ? '-' : (plugrun / baseline).toFixed(2),
-  });
+const cases: BenchCase[] = [];
+const record = (name: string, plugrun: number, baseline: number | null, unit: string, goal: Goal = null) =>
+  cases.push(
+    makeCase({
+      case: name,
+      unit,
+      direction: 'higher',
+      plugrun,
+      baseline,
+      baselineName: baseline === null ? null : 'raw sql.js in this process',
+      goal,
+    }),
+  );
 
 // 1. The capability, as the dispatch gate calls it.
 const makeCapability = (folder: string): CapabilityInstance => {
@@ -153,10 +154,11 @@ try {
   const db = makeCapability(path.join(folder, 'db'));
   await call(db, 'createTable', 'notes', SCHEMA);
 
+  // --quick leaves out the ~100 MB database, whose filling takes most of the run.
   const sizes = [
     { label: '~1 MB', rows: 1_000 },
     { label: '~100 MB', rows: 100_000 },
-  ];
+  ].slice(0, quick ? 1 : 2);
   let filled = 0;
   const insertRates: number[] = [];
   for (const size of sizes) {
@@ -171,7 +173,10 @@ try {
     record(`select by id, ${size.label} database`, selectRate, await medianOfRounds(() => rawSelects(raw, filled)), 'selects/s');
   }
   record('append + fdatasync of 200 bytes, again', await medianOfRounds(() => syncedAppends(path.join(folder, 'appends'))), null, 'appends/s');
-  rows.push({ case: 'insert rate, ~100 MB / ~1 MB', plugrun: (insertRates[1]! / insertRates[0]!).toFixed(2), baseline: '-', ratio: 'goal >= 0.5' });
+  if (insertRates.length === 2) {
+    const plugrun = insertRates[1]! / insertRates[0]!;
+    cases.push(makeCase({ case: 'insert rate at ~100 MB over ~1 MB', unit: 'x', direction: 'higher', plugrun, goal: { value: 0.5, unit: 'x' } }));
+  }
   await db.teardown();
   raw.close();
 
@@ -186,9 +191,10 @@ try {
   started = performance.now();
   (await Engine.open(path.join(folder, 'db'), 1000)).close();
   const reopenMs = performance.now() - started;
-  rows.push({ case: `open with journal replay (${(stats.databaseBytes / 1e6).toFixed(0)} MB)`, plugrun: `${openMs.toFixed(0)} ms`, baseline: '-', ratio: '-' });
-  rows.push({ case: 'compaction (export, write, fsync, rename)', plugrun: `${compactMs.toFixed(0)} ms`, baseline: '-', ratio: '-' });
-  rows.push({ case: 'open from the new snapshot', plugrun: `${reopenMs.toFixed(0)} ms`, baseline: '-', ratio: '-' });
+  const timing = (name: string, ms: number) => cases.push(makeCase({ case: name, unit: 'ms', direction: 'lower', plugrun: ms }));
+  timing(`open with journal replay (${(stats.databaseBytes / 1e6).toFixed(0)} MB)`, openMs);
+  timing('compaction (export, write, fsync, rename)', compactMs);
+  timing('open from the new snapshot', reopenMs);
 
   // 4. From inside a plugin, through the worker, the host and the database worker.
   const project = path.join(folder, 'project');
@@ -224,13 +230,10 @@ try {
   rawDatabase.run(RAW_TABLE);
   const rawInsertRate = await medianOfRounds(() => rawInserts(rawDatabase));
   record('ctx.db.insert from a plugin, empty database', perSecond(INSERTS, fromPlugin.insertMs), rawInsertRate, 'inserts/s');
-  record('ctx.db.select by id from a plugin', perSecond(SELECTS, fromPlugin.selectMs), await medianOfRounds(() => rawSelects(rawDatabase, INSERTS)), 'selects/s');
+  record('ctx.db.select by id from a plugin', perSecond(SELECTS, fromPlugin.selectMs), await medianOfRounds(() => rawSelects(rawDatabase, INSERTS)), 'selects/s', { ratio: 0.7 });
   rawDatabase.close();
 } finally {
   fs.rmSync(folder, { recursive: true, force: true });
 }
 
-const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.platform()} ${os.release()}`;
-process.stdout.write(`Machine: ${machine}\nPer round: ${INSERTS} inserts, ${SELECTS} selects; median of 3 rounds after a warm-up${quick ? ' (--quick)' : ''}\n\n`);
-process.stdout.write('| case | plugrun | raw sql.js in process | ratio |\n| --- | --- | --- | --- |\n');
-for (const row of rows) process.stdout.write(`| ${row.case} | ${row.plugrun} | ${row.baseline} | ${row.ratio} |\n`);
+printCases(`Database: ${INSERTS} inserts and ${SELECTS} selects per round, median of 3 rounds after a warm-up`, cases, options);

@@ -26,23 +26,19 @@ import { makeSocketConnector } from '../capabilities/net-pinning.js';
 import type { CapabilityInstance, PluginEnv } from '../capabilities/types.js';
 import { AuditLog } from '../runtime/audit.js';
 import { authorizeNeed, dispatchCall, requireNeed, type CallerState } from '../runtime/dispatch.js';
+import { ensurePeer } from './lib/peers.js';
+import { makeCase, median, printCases, readBenchOptions } from './lib/report.js';
 
 const execFileAsync = promisify(execFile);
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cliPath = path.join(repoRoot, 'dist/cli/main.js');
-const quick = process.argv.includes('--quick');
-const json = process.argv.includes('--json');
+const options = readBenchOptions();
+const { quick } = options;
 const requests = quick ? 300 : 2000;
 const rounds = quick ? 3 : 5;
 
 // High enough that no limit is hit, so the figures measure the request path.
 const benchLimits: Partial<Limits> = { netRequestsPerSecond: 1_000_000, netRequestsPerMinute: 60_000_000 };
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
 
 /** Runs `count` sequential requests and returns requests per second. */
 const measure = async (count: number, send: (index: number) => Promise<void>): Promise<number> => {
@@ -135,6 +131,25 @@ const childFetchRound = async (count: number): Promise<number> => {
   return count / (Number(stdout) / 1000);
 };
 
+/** Runs one round of Deno's `fetch` with `--allow-net` of the server's address, timed inside Deno. */
+const deno = ensurePeer('deno');
+const denoScript = path.join(dir, 'fetch-deno.js');
+fs.writeFileSync(
+  denoScript,
+  `const [url, count] = Deno.args;
+  for (let i = 0; i < 100; i += 1) await (await fetch(url + '?i=' + i)).text();
+  const started = performance.now();
+  for (let i = 0; i < Number(count); i += 1) await (await fetch(url + '?i=' + i)).text();
+  console.log(performance.now() - started);\n`,
+);
+const denoFetchRound = async (count: number): Promise<number | null> => {
+  if (!deno.ok) return null;
+  const { stdout } = await execFileAsync(deno.bin, ['run', '--quiet', '--no-prompt', `--allow-net=127.0.0.1:${port}`, denoScript, `${origin}/items`, String(count)], {
+    encoding: 'utf8',
+  });
+  return count / (Number(stdout) / 1000);
+};
+
 // 4. Warm up each client, then alternate rounds.
 await measure(100, rawFetch);
 await measure(100, ctxFetch);
@@ -143,11 +158,14 @@ const raw: number[] = [];
 const inProcess: number[] = [];
 const viaPlugin: number[] = [];
 const rawChild: number[] = [];
+const denoRates: number[] = [];
 for (let round = 0; round < rounds; round += 1) {
   raw.push(await measure(requests, rawFetch));
   inProcess.push(await measure(requests, ctxFetch));
   viaPlugin.push(await pluginRound(requests));
   rawChild.push(await childFetchRound(requests));
+  const denoRate = await denoFetchRound(requests);
+  if (denoRate !== null) denoRates.push(denoRate);
 }
 
 await capabilities.net.teardown();
@@ -156,22 +174,33 @@ server.close();
 fs.rmSync(dir, { recursive: true, force: true });
 
 // 5. Report.
-const rawMedian = median(raw);
-const rawChildMedian = median(rawChild);
-const results = [
-  { client: 'raw Node fetch, same process', requestsPerSecond: rawMedian, baseline: '-', ratio: 1 },
-  { client: 'ctx.net.fetch in process (gate, audit log)', requestsPerSecond: median(inProcess), baseline: 'raw, same process', ratio: median(inProcess) / rawMedian },
-  { client: 'raw Node fetch, child process', requestsPerSecond: rawChildMedian, baseline: '-', ratio: 1 },
-  { client: 'ctx.net.fetch from a plugin (plugrun call)', requestsPerSecond: median(viaPlugin), baseline: 'raw, child process', ratio: median(viaPlugin) / rawChildMedian },
+const unit = 'requests/s';
+const pluginRate = median(viaPlugin);
+const cases = [
+  makeCase({
+    case: 'ctx.net.fetch GET from a plugin vs Node',
+    unit,
+    direction: 'higher',
+    plugrun: pluginRate,
+    baseline: median(rawChild),
+    baselineName: `node ${process.version}, fetch in a child process`,
+    goal: { ratio: 0.9 },
+  }),
+  makeCase({
+    case: 'ctx.net.fetch GET from a plugin vs Deno',
+    unit,
+    direction: 'higher',
+    plugrun: pluginRate,
+    baseline: deno.ok ? median(denoRates) : null,
+    baselineName: deno.ok ? `deno ${deno.version}, fetch --allow-net=127.0.0.1:<port>` : `deno not available (${deno.reason})`,
+  }),
+  makeCase({
+    case: 'ctx.net.fetch GET in process (gate and audit, no worker)',
+    unit,
+    direction: 'higher',
+    plugrun: median(inProcess),
+    baseline: median(raw),
+    baselineName: `node ${process.version}, fetch in the same process`,
+  }),
 ];
-const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, Node ${process.version}, ${os.platform()} ${os.release()}`;
-if (json) {
-  process.stdout.write(`${JSON.stringify({ machine, requests, rounds, results }, null, 2)}\n`);
-} else {
-  process.stdout.write(`Machine: ${machine}\nSequential GETs to a loopback server: ${requests} per round, median of ${rounds} rounds\n\n`);
-  process.stdout.write('| client | requests/s | baseline | ratio |\n| --- | --- | --- | --- |\n');
-  for (const result of results) {
-    const ratio = result.baseline === '-' ? '-' : result.ratio.toFixed(2);
-    process.stdout.write(`| ${result.client} | ${result.requestsPerSecond.toFixed(0)} | ${result.baseline} | ${ratio} |\n`);
-  }
-}
+printCases(`Sequential GETs to a loopback server: ${requests} per round, median of ${rounds} rounds`, cases, options);

@@ -1,7 +1,7 @@
 /**
  * Start-up benchmarks: `plugrun start --once` against plain Node running the
- * same plugin code unsandboxed, per-plugin start time and memory, and
- * `plugrun --help`. Every figure is the median of several runs after a
+ * same plugin code unsandboxed, `deno run` and LavaMoat running a CommonJS
+ * build of it; per-plugin start time and memory; and `plugrun --help`. Every figure is the median of several runs after a
  * warm-up, and each ratio compares two figures taken in the same run.
  *
  * Usage: npm run bench [-- --quick] [-- --json]
@@ -16,30 +16,14 @@ import { fileURLToPath } from 'node:url';
 import { AuditLog } from '../runtime/audit.js';
 import { Host } from '../runtime/host.js';
 import { resolveProject } from '../runtime/project.js';
+import { ensurePeer } from './lib/peers.js';
+import { makeCase, median, printCases, readBenchOptions, type BenchCase, type CaseInput } from './lib/report.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const cliPath = path.join(repoRoot, 'dist/cli/main.js');
-const quick = process.argv.includes('--quick');
-const json = process.argv.includes('--json');
+const options = readBenchOptions();
+const { quick } = options;
 const runs = quick ? 3 : 7;
-
-/** One benchmark result. */
-interface Case {
-  readonly case: string;
-  readonly unit: string;
-  readonly plugrun: number;
-  readonly baseline: number | null;
-  readonly baselineName: string | null;
-  readonly ratio: number | null;
-  readonly target: string;
-  readonly met: boolean | null;
-}
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
 
 /** Times a command `runs` times after one warm-up run; returns the median in milliseconds. */
 const timeCommand = (command: string, args: readonly string[], cwd: string): number => {
@@ -105,19 +89,20 @@ const measureHost = async (count: number): Promise<{ ms: number; rssBytes: numbe
   }
 };
 
-const cases: Case[] = [];
-const record = (entry: Omit<Case, 'ratio' | 'met'>, meets: (ratio: number | null, value: number) => boolean | null) => {
-  const ratio = entry.baseline === null ? null : entry.plugrun / entry.baseline;
-  cases.push({ ...entry, ratio, met: meets(ratio, entry.plugrun) });
-};
+const cases: BenchCase[] = [];
+const record = (input: CaseInput) => cases.push(makeCase(input));
 
 // 1. The bundled plugins, as `npm start -- --once` runs them.
-record(
-  { case: 'start --once, bundled plugins', unit: 'ms (lower is better)', plugrun: timeCommand(process.execPath, [cliPath, 'start', '--once', '--no-tui'], repoRoot), baseline: null, baselineName: null, target: 'none' },
-  () => null,
-);
+record({
+  case: 'start --once, bundled plugins',
+  unit: 'ms',
+  direction: 'lower',
+  plugrun: timeCommand(process.execPath, [cliPath, 'start', '--once', '--no-tui'], repoRoot),
+});
 
-// 2. One trivial plugin against plain node running the same code unsandboxed.
+// 2. One trivial plugin against plain node running the same code unsandboxed,
+// against `deno run` with no permissions (the plugin has no capabilities), and
+// against LavaMoat running a CommonJS build of it under a generated policy.
 {
   const dir = makeProject(1);
   const plain = path.join(dir, 'plain.mjs');
@@ -125,64 +110,70 @@ record(
     plain,
     `${trivialPlugin}\nconst ctx = { log: { info: (message) => process.stdout.write(JSON.stringify({ message }) + '\\n') } };\nawait start(ctx);\n`,
   );
+  const forDeno = path.join(dir, 'deno.mjs');
+  fs.writeFileSync(forDeno, `${trivialPlugin}\nconst ctx = { log: { info: (message) => console.log(JSON.stringify({ message })) } };\nawait start(ctx);\n`);
+  const commonJs = path.join(dir, 'app.cjs');
+  fs.writeFileSync(
+    commonJs,
+    `${trivialPlugin.replace('export async function start', 'async function start')}\nconst ctx = { log: { info: (message) => process.stdout.write(JSON.stringify({ message }) + '\\n') } };\nstart(ctx);\n`,
+  );
   const plugrunMs = timeCommand(process.execPath, [cliPath, 'start', '--once', '--no-tui'], dir);
   const nodeMs = timeCommand(process.execPath, [plain], dir);
-  record(
-    { case: 'start --once, one trivial plugin', unit: 'ms (lower is better)', plugrun: plugrunMs, baseline: nodeMs, baselineName: 'node, same code unsandboxed', target: 'ratio <= 2.0' },
-    (ratio) => (ratio === null ? null : ratio <= 2),
-  );
+  const common = { case: 'start --once, one trivial plugin', unit: 'ms', direction: 'lower', plugrun: plugrunMs } as const;
+  record({ ...common, case: `${common.case} vs node`, baseline: nodeMs, baselineName: `node ${process.version}, same code unsandboxed`, goal: { ratio: 2 } });
+
+  const deno = ensurePeer('deno');
+  record({
+    ...common,
+    case: `${common.case} vs Deno`,
+    baseline: deno.ok ? timeCommand(deno.bin, ['run', '--quiet', '--no-prompt', forDeno], dir) : null,
+    baselineName: deno.ok ? `deno ${deno.version}, deno run with no permissions` : `deno not available (${deno.reason})`,
+  });
+
+  const lavamoat = ensurePeer('lavamoat');
+  let lavamoatMs: number | null = null;
+  if (lavamoat.ok) {
+    // LavaMoat reads the application's package.json to name its packages.
+    fs.writeFileSync(path.join(dir, 'package.json'), '{ "name": "bench-app", "version": "1.0.0", "private": true }\n');
+    // The policy is generated once, outside the timed runs, as a project would commit it.
+    execFileSync(lavamoat.bin, [commonJs, '--autopolicy'], { cwd: dir, stdio: 'ignore' });
+    lavamoatMs = timeCommand(lavamoat.bin, [commonJs], dir);
+  }
+  record({
+    ...common,
+    case: `${common.case} vs LavaMoat`,
+    baseline: lavamoatMs,
+    baselineName: lavamoat.ok ? `lavamoat ${lavamoat.version}, CommonJS build, generated policy` : `lavamoat not available (${lavamoat.reason})`,
+  });
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
 // 3. Per-plugin start time and memory, from the difference between N plugins and one.
 {
   const one = await measureHost(1);
+  // One plugin carries the host's own first-use costs (SES, the worker pool), so it is reported whole.
+  record({ case: 'start time, 1 plugin', unit: 'ms', direction: 'lower', plugrun: one.ms, goal: { value: 120, unit: 'ms' } });
+  record({ case: 'RSS, 1 plugin', unit: 'MB', direction: 'lower', plugrun: one.rssBytes / 1024 / 1024, goal: { value: 18, unit: 'MB' } });
   for (const count of quick ? [10] : [10, 100]) {
     const many = await measureHost(count);
     const perPluginMs = (many.ms - one.ms) / (count - 1);
     const perPluginMb = (many.rssBytes - one.rssBytes) / (count - 1) / 1024 / 1024;
-    record(
-      { case: `start time per plugin, ${count} plugins`, unit: 'ms (lower is better)', plugrun: perPluginMs, baseline: null, baselineName: null, target: '<= 120 ms' },
-      (_ratio, value) => value <= 120,
-    );
-    record(
-      { case: `RSS per plugin, ${count} plugins`, unit: 'MB (lower is better)', plugrun: perPluginMb, baseline: null, baselineName: null, target: '<= 18 MB' },
-      (_ratio, value) => value <= 18,
-    );
+    record({ case: `start time per plugin, ${count} plugins`, unit: 'ms', direction: 'lower', plugrun: perPluginMs, goal: { value: 120, unit: 'ms' } });
+    record({ case: `RSS per plugin, ${count} plugins`, unit: 'MB', direction: 'lower', plugrun: perPluginMb, goal: { value: 18, unit: 'MB' } });
     if (count === 100) {
-      record(
-        { case: 'start 100 plugins', unit: 'ms (lower is better)', plugrun: many.ms, baseline: null, baselineName: null, target: '<= 5000 ms' },
-        (_ratio, value) => value <= 5000,
-      );
+      record({ case: 'start 100 plugins', unit: 'ms', direction: 'lower', plugrun: many.ms, goal: { value: 5000, unit: 'ms' } });
     }
   }
 }
 
 // 4. plugrun --help, against node printing a line.
-record(
-  {
-    case: 'plugrun --help',
-    unit: 'ms (lower is better)',
-    plugrun: timeCommand(process.execPath, [cliPath, '--help'], repoRoot),
-    baseline: timeCommand(process.execPath, ['-e', 'console.log("help")'], repoRoot),
-    baselineName: 'node -e console.log',
-    target: 'none',
-  },
-  () => null,
-);
+record({
+  case: 'plugrun --help',
+  unit: 'ms',
+  direction: 'lower',
+  plugrun: timeCommand(process.execPath, [cliPath, '--help'], repoRoot),
+  baseline: timeCommand(process.execPath, ['-e', 'console.log("help")'], repoRoot),
+  baselineName: 'node -e console.log',
+});
 
-const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.availableParallelism()} cores, Node ${process.version}, ${os.platform()} ${os.release()}`;
-if (json) {
-  process.stdout.write(`${JSON.stringify(cases, null, 2)}\n`);
-} else {
-  process.stdout.write(`Machine: ${machine}\nRuns: median of ${runs} after a warm-up${quick ? ' (--quick)' : ''}\n\n`);
-  process.stdout.write('| case | plugrun | baseline | ratio | target | met |\n| --- | --- | --- | --- | --- | --- |\n');
-  for (const entry of cases) {
-    const baseline = entry.baseline === null ? '-' : `${entry.baseline.toFixed(1)} (${entry.baselineName})`;
-    const ratio = entry.ratio === null ? '-' : entry.ratio.toFixed(2);
-    let met = '-';
-    if (entry.met !== null) met = entry.met ? 'yes' : 'no';
-    process.stdout.write(`| ${entry.case} | ${entry.plugrun.toFixed(1)} ${entry.unit.split(' ')[0]} | ${baseline} | ${ratio} | ${entry.target} | ${met} |\n`);
-  }
-}
-process.stderr.write(`machine: ${machine}\n`);
+printCases(`Start-up: median of ${runs} runs after a warm-up`, cases, options);
