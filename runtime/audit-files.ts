@@ -15,6 +15,8 @@ export interface LogLine {
   readonly text: string;
   /** False for a last line without its newline, as a crash during a write leaves it. */
   readonly terminated: boolean;
+  /** Byte offset just past the line and its newline. */
+  readonly end: number;
 }
 
 /** Returns the path of rotated file number `index` (1 is the newest) of the log at `logPath`. */
@@ -86,6 +88,7 @@ export function* readLines(file: string, start = 0, firstLine = 1): Generator<Lo
   try {
     const buffer = Buffer.alloc(CHUNK_BYTES);
     let position = start;
+    let lineStart = start;
     let line = firstLine;
     let rest = Buffer.alloc(0);
     for (;;) {
@@ -95,14 +98,15 @@ export function* readLines(file: string, start = 0, firstLine = 1): Generator<Lo
       let data = rest.length === 0 ? buffer.subarray(0, count) : Buffer.concat([rest, buffer.subarray(0, count)]);
       let newline = data.indexOf(10);
       while (newline !== -1) {
-        yield { file, line, text: data.toString('utf8', 0, newline), terminated: true };
+        lineStart += newline + 1;
+        yield { file, line, text: data.toString('utf8', 0, newline), terminated: true, end: lineStart };
         line += 1;
         data = data.subarray(newline + 1);
         newline = data.indexOf(10);
       }
       rest = Buffer.from(data);
     }
-    if (rest.length > 0) yield { file, line, text: rest.toString('utf8'), terminated: false };
+    if (rest.length > 0) yield { file, line, text: rest.toString('utf8'), terminated: false, end: lineStart + rest.length };
   } finally {
     fs.closeSync(fd);
   }
