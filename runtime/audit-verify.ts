@@ -138,28 +138,31 @@ export const verifyAuditLog = (logPath: string): VerifyResult => {
       continue;
     }
 
-    // 3. A break: classify it.
+    // 3. A break: classify it. A line ahead of its turn that chains to its true predecessor was moved.
+    if (event.seq > expectedSeq) {
+      let laterLine: LogLine | undefined;
+      let predecessor: Entry | undefined;
+      for (let rest = following; rest !== undefined; ) {
+        if (rest.event?.seq === expectedSeq && laterLine === undefined) laterLine = rest.line;
+        if (rest.event?.seq === event.seq - 1) predecessor = rest;
+        if (laterLine !== undefined && predecessor !== undefined) break;
+        const step = entries.next();
+        rest = step.done ? undefined : step.value;
+      }
+      const moved = predecessor?.event !== undefined && expectedHash(predecessor.event.hash, line.text, event) === event.hash;
+      if (laterLine !== undefined && (moved || !(anchored && continues(following, previousHash, expectedSeq)))) {
+        return broken({ kind: 'reordered', file: line.file, line: line.line, seq: event.seq, message: `${where(line)} has seq ${event.seq}, but seq ${expectedSeq} comes later, at ${where(laterLine)}` });
+      }
+      if (laterLine === undefined) {
+        const missing = event.seq - 1 === expectedSeq ? `the event with seq ${expectedSeq} is` : `events with seq ${expectedSeq} to ${event.seq - 1} are`;
+        return broken({ kind: 'removed', file: line.file, line: line.line, seq: event.seq, message: `${missing} missing before ${where(line)}` });
+      }
+    }
     if (anchored && continues(following, previousHash, expectedSeq)) {
       return broken({ kind: 'inserted', file: line.file, line: line.line, seq: event.seq, message: `${where(line)} is not part of the chain: the line after it continues from the line before it` });
     }
     if (event.seq === expectedSeq) {
       return broken({ kind: 'edited', file: line.file, line: line.line, seq: event.seq, message: `${where(line)} (seq ${event.seq}) does not match its hash: it, or the line before it, was changed after it was written` });
-    }
-    if (event.seq > expectedSeq) {
-      let laterLine: LogLine | undefined;
-      for (let rest = following; rest !== undefined; ) {
-        if (rest.event?.seq === expectedSeq) {
-          laterLine = rest.line;
-          break;
-        }
-        const step = entries.next();
-        rest = step.done ? undefined : step.value;
-      }
-      if (laterLine !== undefined) {
-        return broken({ kind: 'reordered', file: line.file, line: line.line, seq: event.seq, message: `${where(line)} has seq ${event.seq}, but seq ${expectedSeq} comes later, at ${where(laterLine)}` });
-      }
-      const missing = event.seq - 1 === expectedSeq ? `the event with seq ${expectedSeq} is` : `events with seq ${expectedSeq} to ${event.seq - 1} are`;
-      return broken({ kind: 'removed', file: line.file, line: line.line, seq: event.seq, message: `${missing} missing before ${where(line)}` });
     }
     return broken({ kind: 'inserted', file: line.file, line: line.line, seq: event.seq, message: `${where(line)} repeats seq ${event.seq}, which the chain already passed` });
   }

@@ -37,7 +37,10 @@ const start = async (argv: StartArgs): Promise<number> => {
 
   // Loaded here, not at the top, so that `plugrun --help` stays fast.
   const { Host } = await import('../../runtime/host.js');
-  const audit = await openAuditLog(project);
+  const audit = await openAuditLog(project).catch(async (error: unknown) => {
+    await pool.drain();
+    throw error;
+  });
 
   // Audit events go to stdout as NDJSON for pipes and --no-tui; on a
   // terminal they are shown one readable line each.
