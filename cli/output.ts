@@ -43,8 +43,8 @@ const isBrokenPipe = (error: NodeJS.ErrnoException): boolean => error.code === '
 /**
  * Handles a reader of stdout or stderr that went away, as `head` does: the
  * write fails with EPIPE, which would otherwise end the process with a stack
- * trace. Data written to stdout after that is dropped, and the listeners of
- * `whenStdoutClosed` are told, so a long-running command can stop.
+ * trace. Data written to stdout after that is dropped, and the promises of
+ * `whenStdoutClosed` resolve, so a long-running command can stop.
  */
 export const handleClosedOutput = (): void => {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import type { AuditEvent } from './audit-event.js';
 import { listLogFiles, listRotated, readLines } from './audit-files.js';
 
-/** What `plugrun audit` selects; every given field must match. */
+/** The selection of `plugrun audit`; every given field must match. */
 export interface AuditFilter {
   readonly plugins?: readonly string[];
   readonly caps?: readonly string[];

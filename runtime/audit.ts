@@ -8,10 +8,10 @@
  * across restarts, across processes that write the same log, and across
  * rotated files.
  *
- * Writing has two steps. `write` records the event in memory; `flush` takes
- * the inter-process append lock, reads the chain's end if another process
- * appended since, assigns `seq` and `hash`, rotates the file when it is
- * full, appends the lines with one write, and releases the lock. A flush
+ * Writing has two steps. `write` records the event in memory. `flush` takes
+ * the inter-process append lock and reads the chain's end if another
+ * process appended since. It then assigns `seq` and `hash`, rotates the file
+ * when it is full, appends the lines with one write, and releases the lock. A flush
  * runs before the result of a ctx call goes back to the plugin (the
  * supervisor calls it), before a worker is terminated, when 1,024 events
  * are waiting, at the end of the current event-loop turn, and when the

@@ -6,8 +6,8 @@ import * as assert from 'uvu/assert';
 
 import { editLockfile, lockProject, runCli, spawnCli, withProject } from '../helpers/project.js';
 
-// The plugin makes one call, then tells the test server that its result
-// arrived. The server kills the whole plugrun process with SIGKILL at that
+// The plugin makes one call, then sends a request to the test server once
+// its result arrived. The server kills the whole plugrun process with SIGKILL at that
 // moment: a worker is a thread of that process, so no signal reaches it alone.
 const plugin = {
   durable: {
