@@ -27,6 +27,7 @@ const SCRIPTS: ReadonlyArray<{ readonly file: string; readonly nodeFlags?: reado
   { file: 'net.js' },
   { file: 'db.js' },
   { file: 'plugins.js' },
+  { file: 'audit.js' },
 ];
 
 const started = performance.now();

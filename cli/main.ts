@@ -8,6 +8,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 
+import { auditCommand } from './commands/audit.js';
 import { callCommand } from './commands/call.js';
 import { grantCommand, revokeCommand } from './commands/grant.js';
 import { lockCommand } from './commands/lock.js';
@@ -15,10 +16,13 @@ import { lsCommand } from './commands/ls.js';
 import { plannedCommands } from './commands/planned.js';
 import { startCommand } from './commands/start.js';
 import { closestName } from '../runtime/json-file.js';
-import { ExitCode, printMessage } from './output.js';
+import { ExitCode, handleClosedOutput, printMessage } from './output.js';
 
 /** Every long option of every command, for suggestions; yargs 18 does not expose its own list to `fail`. */
-const KNOWN_OPTIONS = ['dir', 'plugins-dir', 'lockfile', 'state-dir', 'once', 'tui', 'no-tui', 'json', 'help', 'version'];
+const KNOWN_OPTIONS = [
+  'dir', 'plugins-dir', 'lockfile', 'state-dir', 'once', 'tui', 'no-tui', 'json', 'help', 'version',
+  'plugin', 'cap', 'op', 'outcome', 'since', 'until', 'limit', 'follow',
+];
 
 /** Suggests the closest known option for each unknown one in yargs' "Unknown argument(s): a, b" message. */
 const suggestOption = (message: string, known: readonly string[]): string => {
@@ -33,6 +37,9 @@ const suggestOption = (message: string, known: readonly string[]): string => {
   return hints.length === 0 ? '' : `. Did you mean ${hints.join(', ')}?`;
 };
 
+// `| head` closes stdout early; that ends the output, not the process with a stack trace.
+handleClosedOutput();
+
 const cli = yargs(hideBin(process.argv))
   .scriptName('plugrun')
   .usage('$0 <command> [options]\n\nRuns untrusted plugins in SES compartments, one worker each, under the grants in plugin.lock.json.')
@@ -46,7 +53,9 @@ const cli = yargs(hideBin(process.argv))
   .command(lockCommand)
   .command(lsCommand)
   .command(callCommand)
+  .command(auditCommand)
   .command(plannedCommands)
+  .completion('completion', 'Print a bash or zsh completion script; add its output to ~/.bashrc or ~/.zshrc')
   .demandCommand(1, 'Name a command; run plugrun --help to list them.')
   .recommendCommands()
   .strict()

@@ -35,8 +35,39 @@ const unsafeCharacters = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\
 export const escapeForTerminal = (text: string): string =>
   text.replace(unsafeCharacters, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
-/** Writes one line of data to stdout. */
+let stdoutClosed = false;
+const stdoutCloseListeners = new Set<() => void>();
+
+const isBrokenPipe = (error: NodeJS.ErrnoException): boolean => error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED';
+
+/**
+ * Handles a reader of stdout or stderr that went away, as `head` does: the
+ * write fails with EPIPE, which would otherwise end the process with a stack
+ * trace. Data written to stdout after that is dropped, and the promises of
+ * `whenStdoutClosed` resolve, so a long-running command can stop.
+ */
+export const handleClosedOutput = (): void => {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (!isBrokenPipe(error)) throw error;
+    if (stdoutClosed) return;
+    stdoutClosed = true;
+    for (const listener of stdoutCloseListeners) listener();
+  });
+  process.stderr.on('error', (error: NodeJS.ErrnoException) => {
+    if (!isBrokenPipe(error)) throw error;
+  });
+};
+
+/** Resolves once the reader of stdout has gone away. */
+export const whenStdoutClosed = (): Promise<void> =>
+  new Promise((resolve) => {
+    if (stdoutClosed) resolve();
+    else stdoutCloseListeners.add(resolve);
+  });
+
+/** Writes one line of data to stdout, or nothing once its reader has gone away. */
 export const printData = (line: string): void => {
+  if (stdoutClosed) return;
   process.stdout.write(`${line}\n`);
 };
 

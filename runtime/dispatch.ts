@@ -5,6 +5,8 @@
  *
  * Each call writes exactly one event: `denied` with the capability needed,
  * `error` with the code and message, or `allowed` with the duration. The
+ * gate flushes the log before the call settles, so the event is in the file
+ * before the result or the error can reach the plugin. The
  * grants are read from the caller state at the moment of each call, so
  * grants replaced there (`setGrants`) apply from the next call.
  */
@@ -12,7 +14,7 @@
 import { DeniedError, PlugrunError, denied, messageOf } from '../capabilities/errors.js';
 import { neededCapability, type GrantSet } from '../capabilities/grant-set.js';
 import type { CallContext, CapabilityInstance, Need, PluginIdentity } from '../capabilities/types.js';
-import type { AuditLog } from './audit.js';
+import type { AuditInput, AuditLog } from './audit.js';
 
 /** The calling plugin: its identity, capability instances and live grants. */
 export interface CallerState {
@@ -62,11 +64,15 @@ export const dispatchCall = async (
   call: CallContext = { depth: 0 },
 ): Promise<unknown> => {
   const plugin = caller.plugin.name;
+  const record = (input: AuditInput) => {
+    audit.write(input);
+    audit.flush();
+  };
   // Fields the operation adds to its event while it runs, such as an HTTP
   // status. They come first, so they cannot replace the gate's own fields.
   const annotations: Record<string, unknown> = {};
   const fail = (error: PlugrunError, target: string, ms?: number): never => {
-    audit.write({
+    record({
       ...annotations,
       plugin,
       cap,
@@ -96,32 +102,34 @@ export const dispatchCall = async (
   // 3. Compare the need with the grants in force now.
   if (checked.need !== null && !caller.grants().covers(checked.need)) {
     const needed = neededCapability(checked.need);
-    audit.write({ plugin, cap, op, target: checked.target, outcome: 'denied', needed });
+    record({ plugin, cap, op, target: checked.target, outcome: 'denied', needed });
     throw denied(plugin, needed);
   }
 
   // 4. Perform, then record how it went.
   const started = performance.now();
+  let value: unknown;
   try {
-    const value = await operation.perform(checked.args, { ...call, annotate: (fields) => Object.assign(annotations, fields) });
-    audit.write({
-      ...annotations,
-      plugin,
-      cap,
-      op,
-      target: checked.target,
-      outcome: 'allowed',
-      ms: performance.now() - started,
-      ...checked.audit,
-    });
-    return value;
+    value = await operation.perform(checked.args, { ...call, annotate: (fields) => Object.assign(annotations, fields) });
   } catch (error) {
     // A need that only perform could learn (a raw query's tables) and no
     // grant covers: the call's one event is the denial.
     if (error instanceof DeniedError && !auditedDenials.has(error)) {
-      audit.write({ ...annotations, plugin, cap, op, target: checked.target, outcome: 'denied', needed: error.needed });
+      record({ ...annotations, plugin, cap, op, target: checked.target, outcome: 'denied', needed: error.needed });
       throw error;
     }
     return fail(asPlugrunError(error), checked.target, performance.now() - started);
   }
+  // Outside the try: a failed flush must not be recorded as a failure of the call, which did run.
+  record({
+    ...annotations,
+    plugin,
+    cap,
+    op,
+    target: checked.target,
+    outcome: 'allowed',
+    ms: performance.now() - started,
+    ...checked.audit,
+  });
+  return value;
 };

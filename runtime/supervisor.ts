@@ -179,6 +179,12 @@ export class PluginSupervisor {
   async terminate(): Promise<void> {
     if (this.#terminated) return;
     this.#terminated = true;
+    // The plugin's events so far reach the file before its worker goes.
+    try {
+      this.#options.audit.flush();
+    } catch {
+      // A log that cannot be written must not keep a runaway worker alive; close() reports the failure.
+    }
     await this.#worker.terminate();
     for (const instance of Object.values(this.#options.caller.capabilities)) {
       await instance.teardown().catch(() => undefined);

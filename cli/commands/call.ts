@@ -11,7 +11,7 @@ import { hideBin } from 'yargs/helpers';
 import { PlugrunError, messageOf } from '../../capabilities/errors.js';
 import { CommandError, ExitCode, printJson, printMessage } from '../output.js';
 import { checkPluginName } from './grant.js';
-import { asUsageError, projectFrom, runHandler, usageError, type GlobalArgs } from './common.js';
+import { asUsageError, openAuditLog, projectFrom, runHandler, usageError, type GlobalArgs } from './common.js';
 
 interface CallArgs extends GlobalArgs {
   readonly plugin: string;
@@ -44,13 +44,12 @@ const parseInput = async (parsed: string | undefined): Promise<unknown> => {
 };
 
 const call = async (argv: CallArgs): Promise<number> => {
-  const { AuditLog } = await import('../../runtime/audit.js');
   const { Host } = await import('../../runtime/host.js');
   const project = projectFrom(argv);
   const name = checkPluginName(argv.plugin);
   const input = await parseInput(argv.input);
 
-  const audit = new AuditLog(project.auditLog);
+  const audit = await openAuditLog(project);
   const host = new Host({ project, audit, only: [name], report: printMessage });
   try {
     try {
@@ -81,6 +80,7 @@ const call = async (argv: CallArgs): Promise<number> => {
       throw new CommandError(exitCode, `${name} ${argv.command} failed: ${failure.code}: ${failure.message}`, { cause: error });
     }
     audit.write({ plugin: name, cap: 'runtime', op: 'command', target: argv.command, outcome: 'allowed', ms: performance.now() - started });
+    audit.flush();
     printJson(result === undefined ? null : result);
     return ExitCode.ok;
   } finally {

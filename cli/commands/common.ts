@@ -41,6 +41,16 @@ export const runHandler =
     }
   };
 
+/** Opens the project's audit log with its rotation settings; invalid settings are a usage error. */
+export const openAuditLog = async (project: ProjectPaths): Promise<import('../../runtime/audit.js').AuditLog> => {
+  const { openProjectAuditLog } = await import('../../runtime/settings.js');
+  try {
+    return await openProjectAuditLog(project);
+  } catch (error) {
+    throw asUsageError(error);
+  }
+};
+
 /** Rejects a bad command-line value as a usage error (exit status 2). */
 export const usageError = (message: string, cause?: unknown): CommandError =>
   new CommandError(ExitCode.usage, message, cause === undefined ? undefined : { cause });

@@ -11,7 +11,7 @@ import type { CommandModule } from 'yargs';
 import { PLUGIN_NAME_PATTERN } from '../../capabilities/msg.js';
 import type { ProjectPaths } from '../../runtime/project.js';
 import { CommandError, ExitCode, printJson, printMessage } from '../output.js';
-import { asUsageError, projectFrom, runHandler, usageError, type GlobalArgs } from './common.js';
+import { asUsageError, openAuditLog, projectFrom, runHandler, usageError, type GlobalArgs } from './common.js';
 
 interface GrantArgs extends GlobalArgs {
   readonly plugin: string;
@@ -46,13 +46,10 @@ const requestedBy = async (project: ProjectPaths, name: string): Promise<readonl
   return result.ok ? (result.manifest.capabilities ?? []) : undefined;
 };
 
-// TODO: a running `plugrun start` appends to the same audit log with its own
-// view of the hash chain. Until writers share the log through a lock, an
-// event written here while a host runs forks the chain.
+/** Writes the change's event; the log's append lock keeps the chain whole while a `plugrun start` writes too. */
 const auditChange = async (project: ProjectPaths, name: string, op: 'grant' | 'revoke', changed: readonly string[]) => {
   if (changed.length === 0) return;
-  const { AuditLog } = await import('../../runtime/audit.js');
-  const audit = new AuditLog(project.auditLog);
+  const audit = await openAuditLog(project);
   try {
     audit.write({ plugin: name, cap: 'runtime', op, target: changed.join(' '), outcome: 'allowed', capabilities: changed });
   } finally {

@@ -5,10 +5,9 @@
 
 import type { CommandModule } from 'yargs';
 
-import type { AuditEvent } from '../../runtime/audit.js';
 import { formatEventLine } from '../event-line.js';
-import { printData, printMessage, useColor } from '../output.js';
-import { projectFrom, runHandler, type GlobalArgs } from './common.js';
+import { printData, printMessage, useColor, whenStdoutClosed } from '../output.js';
+import { openAuditLog, projectFrom, runHandler, type GlobalArgs } from './common.js';
 
 interface StartArgs extends GlobalArgs {
   readonly once: boolean;
@@ -37,22 +36,25 @@ const start = async (argv: StartArgs): Promise<number> => {
   const pool = prewarmPool(project.pluginsDir);
 
   // Loaded here, not at the top, so that `plugrun --help` stays fast.
-  const { AuditLog } = await import('../../runtime/audit.js');
   const { Host } = await import('../../runtime/host.js');
-  const audit = new AuditLog(project.auditLog);
+  const audit = await openAuditLog(project).catch(async (error: unknown) => {
+    await pool.drain();
+    throw error;
+  });
 
   // Audit events go to stdout as NDJSON for pipes and --no-tui; on a
   // terminal they are shown one readable line each.
   const stdoutIsTerminal = process.stdout.isTTY === true;
   if (!stdoutIsTerminal || !argv.tui) {
-    audit.subscribe((event: AuditEvent) => printData(JSON.stringify(event)));
+    audit.subscribe((_event, line) => printData(line));
   } else {
     const color = useColor(process.stdout);
     audit.subscribe((event) => printData(formatEventLine(event, color)));
   }
 
   const host = new Host({ project, audit, report: printMessage, pool });
-  const stopping = waitForSignal();
+  // A closed stdout (`| head`) stops the plugins as a signal does, without a message.
+  const stopping = Promise.race([waitForSignal(), whenStdoutClosed().then(() => 'EPIPE' as const)]);
   try {
     await host.load();
     await host.startAll();
@@ -68,7 +70,7 @@ const start = async (argv: StartArgs): Promise<number> => {
       const unwatch = host.watchGrants();
       const signal = await stopping;
       unwatch();
-      printMessage(`${signal} received; stopping plugins`);
+      if (signal !== 'EPIPE') printMessage(`${signal} received; stopping plugins`);
     }
   } finally {
     await host.stopAll();

@@ -1,0 +1,25 @@
+/**
+ * A child process for audit tests: appends events to a log, each in its own
+ * flush, so that several of these running at once interleave their appends.
+ *
+ * Usage: node audit-writer.js <log> <writer-name> <count> [maxBytes] [keep] [startAtMs]
+ * With startAtMs (epoch milliseconds), every writer waits for that moment,
+ * so that writers started one after another still append at the same time.
+ */
+
+import { AuditLog } from '../../runtime/audit.js';
+
+const [file, name, count, maxBytes, keep, startAt] = process.argv.slice(2);
+const log = new AuditLog(file!, {
+  ...(maxBytes === undefined ? {} : { maxBytes: Number(maxBytes) }),
+  ...(keep === undefined ? {} : { keep: Number(keep) }),
+});
+if (startAt !== undefined) {
+  const delay = Number(startAt) - Date.now();
+  if (delay > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delay);
+}
+for (let index = 0; index < Number(count); index += 1) {
+  log.write({ plugin: name!, cap: 'log', op: 'info', outcome: 'allowed', message: `event ${index}` });
+  log.flush();
+}
+log.close();
