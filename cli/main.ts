@@ -9,6 +9,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 
 import { callCommand } from './commands/call.js';
+import { checkCommand } from './commands/check.js';
 import { grantCommand, revokeCommand } from './commands/grant.js';
 import { lockCommand } from './commands/lock.js';
 import { lsCommand } from './commands/ls.js';
@@ -46,6 +47,7 @@ const cli = yargs(hideBin(process.argv))
   .command(lockCommand)
   .command(lsCommand)
   .command(callCommand)
+  .command(checkCommand)
   .command(plannedCommands)
   .demandCommand(1, 'Name a command; run plugrun --help to list them.')
   .recommendCommands()

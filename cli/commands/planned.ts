@@ -11,7 +11,6 @@ import { ExitCode, printMessage } from '../output.js';
 import type { GlobalArgs } from './common.js';
 
 const PLANNED: ReadonlyArray<readonly [string, string]> = [
-  ['check', 'validate manifests, lock state and plugin code without running anything'],
   ['audit', 'print, filter, follow and verify audit events; until then read .plugrun/audit.ndjson, described in docs/audit.md'],
   ['new', 'scaffold a plugin folder; until then docs/getting-started.md shows a plugin to copy'],
 ];
