@@ -13,13 +13,14 @@ import { checkCommand } from './commands/check.js';
 import { grantCommand, revokeCommand } from './commands/grant.js';
 import { lockCommand } from './commands/lock.js';
 import { lsCommand } from './commands/ls.js';
+import { newCommand } from './commands/new.js';
 import { plannedCommands } from './commands/planned.js';
 import { startCommand } from './commands/start.js';
 import { closestName } from '../runtime/json-file.js';
 import { ExitCode, printMessage } from './output.js';
 
 /** Every long option of every command, for suggestions; yargs 18 does not expose its own list to `fail`. */
-const KNOWN_OPTIONS = ['dir', 'plugins-dir', 'lockfile', 'state-dir', 'once', 'tui', 'no-tui', 'json', 'help', 'version'];
+const KNOWN_OPTIONS = ['dir', 'plugins-dir', 'lockfile', 'state-dir', 'once', 'frozen', 'tui', 'no-tui', 'json', 'description', 'author', 'license', 'help', 'version'];
 
 /** Suggests the closest known option for each unknown one in yargs' "Unknown argument(s): a, b" message. */
 const suggestOption = (message: string, known: readonly string[]): string => {
@@ -48,6 +49,7 @@ const cli = yargs(hideBin(process.argv))
   .command(lsCommand)
   .command(callCommand)
   .command(checkCommand)
+  .command(newCommand)
   .command(plannedCommands)
   .demandCommand(1, 'Name a command; run plugrun --help to list them.')
   .recommendCommands()

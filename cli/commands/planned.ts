@@ -12,7 +12,6 @@ import type { GlobalArgs } from './common.js';
 
 const PLANNED: ReadonlyArray<readonly [string, string]> = [
   ['audit', 'print, filter, follow and verify audit events; until then read .plugrun/audit.ndjson, described in docs/audit.md'],
-  ['new', 'scaffold a plugin folder; until then docs/getting-started.md shows a plugin to copy'],
 ];
 
 /** One hidden command per planned command. */
