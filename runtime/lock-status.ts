@@ -18,6 +18,8 @@ import type { ProjectPaths } from './project.js';
 export interface LockStatus {
   readonly name: string;
   readonly state: LockState;
+  /** True when the lockfile has an entry for the plugin, whatever its state. */
+  readonly pinned: boolean;
   readonly requested: readonly string[];
   readonly granted: readonly string[];
   /** Requested in the manifest but not granted. */
@@ -49,7 +51,7 @@ export const computeLockStatuses = async (
     const requested = [...plugin.manifest.capabilities].sort();
     const granted = entry?.grants ?? [];
     const pending = requested.filter((text) => !granted.includes(text));
-    const base = { name: plugin.name, requested, granted, pending };
+    const base = { name: plugin.name, pinned: entry !== undefined, requested, granted, pending };
 
     let integrity: string;
     try {
@@ -73,6 +75,7 @@ export const computeLockStatuses = async (
     statuses.push({
       name: plugin.name,
       state: 'invalid',
+      pinned: entryOf(plugin.name) !== undefined,
       requested: [],
       granted: entryOf(plugin.name)?.grants ?? [],
       pending: [],
@@ -84,7 +87,7 @@ export const computeLockStatuses = async (
     const onDisk = new Set([...discovery.valid, ...discovery.invalid].map((plugin) => plugin.name));
     for (const [name, entry] of Object.entries(entries)) {
       if (onDisk.has(name)) continue;
-      statuses.push({ name, state: 'missing', requested: [], granted: entry.grants, pending: [], problem: `pinned in the lockfile, but ${project.pluginsDir} has no folder of that name` });
+      statuses.push({ name, state: 'missing', pinned: true, requested: [], granted: entry.grants, pending: [], problem: `pinned in the lockfile, but ${project.pluginsDir} has no folder of that name` });
     }
   }
 

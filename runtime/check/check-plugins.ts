@@ -58,13 +58,27 @@ export class UnknownPluginsError extends Error {
   }
 }
 
-/** Turns a lock state into diagnostics on the plugin's manifest, or on the lockfile for an entry without a folder. */
-const lockDiagnostics = (project: ProjectPaths, dir: string, status: LockStatus): Diagnostic[] => {
+/**
+ * Turns a lock state into diagnostics on the plugin's manifest, or on the
+ * lockfile for an entry without a folder. When the code rules already found
+ * errors, a failed archive build is most likely their echo (SES rejects the
+ * same text), so it is not repeated, and only whether the plugin is pinned
+ * is reported.
+ */
+const lockDiagnostics = (project: ProjectPaths, dir: string, status: LockStatus, codeHasErrors: boolean): Diagnostic[] => {
   const manifest = path.join(dir, 'plugin.json');
   const diagnostics: Diagnostic[] = [];
   const base = { plugin: status.name, fix: '' };
   switch (status.state) {
     case 'invalid':
+      if (codeHasErrors && !status.pinned) {
+        diagnostics.push({ ...base, file: manifest, severity: 'warning', rule: 'lock-state', message: 'the plugin is not locked, and it cannot be until the errors above are fixed', fix: `fix them, then run: plugrun lock ${status.name}` });
+        break;
+      }
+      if (codeHasErrors) {
+        diagnostics.push({ ...base, file: manifest, severity: 'warning', rule: 'lock-state', message: 'the code cannot be built, so plugrun start does not load it, and it cannot be compared with its pin until the errors above are fixed', fix: `fix them, then run: plugrun lock ${status.name}` });
+        break;
+      }
       diagnostics.push({ ...base, file: manifest, severity: 'error', rule: 'archive-build', message: status.problem ?? 'cannot be built into an archive', fix: 'fix the problem named, then run plugrun check again' });
       break;
     case 'unlocked':
@@ -80,7 +94,7 @@ const lockDiagnostics = (project: ProjectPaths, dir: string, status: LockStatus)
       break;
   }
 
-  if (status.pending.length > 0 && status.state !== 'missing' && status.state !== 'invalid') {
+  if (status.pending.length > 0 && status.state !== 'missing' && (status.state !== 'invalid' || codeHasErrors)) {
     const command = `plugrun grant ${status.name} ${status.pending.join(' ')}`;
     diagnostics.push({
       ...base,
@@ -132,6 +146,7 @@ export const checkPlugins = async (project: ProjectPaths, names: readonly string
   const plugins: PluginCheck[] = [];
   for (const plugin of discovery.valid.filter((found) => wanted(found.name))) {
     const graph = loadModuleGraph(plugin.name, plugin.dir, plugin.manifest.main);
+    const firstOfPlugin = diagnostics.length;
     diagnostics.push(...graph.diagnostics);
 
     const uses: CapabilityUse[] = [];
@@ -144,7 +159,8 @@ export const checkPlugins = async (project: ProjectPaths, names: readonly string
 
     // 4. The lock state.
     const status = statuses.get(plugin.name)!;
-    diagnostics.push(...lockDiagnostics(project, plugin.dir, status));
+    const codeHasErrors = diagnostics.slice(firstOfPlugin).some((diagnostic) => diagnostic.severity === 'error');
+    diagnostics.push(...lockDiagnostics(project, plugin.dir, status, codeHasErrors));
     plugins.push({
       name: plugin.name,
       dir: plugin.dir,
@@ -158,7 +174,7 @@ export const checkPlugins = async (project: ProjectPaths, names: readonly string
     });
   }
   for (const status of statuses.values()) {
-    if (status.state === 'missing') diagnostics.push(...lockDiagnostics(project, project.pluginsDir, status));
+    if (status.state === 'missing') diagnostics.push(...lockDiagnostics(project, project.pluginsDir, status, false));
   }
 
   const sorted = sortDiagnostics(diagnostics);
