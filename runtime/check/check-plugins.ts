@@ -68,7 +68,7 @@ export class UnknownPluginsError extends Error {
 const lockDiagnostics = (project: ProjectPaths, dir: string, status: LockStatus, codeHasErrors: boolean): Diagnostic[] => {
   const manifest = path.join(dir, 'plugin.json');
   const diagnostics: Diagnostic[] = [];
-  const base = { plugin: status.name, fix: '' };
+  const base = { plugin: status.name };
   switch (status.state) {
     case 'invalid':
       if (codeHasErrors && !status.pinned) {
