@@ -1,10 +1,10 @@
 /**
  * `plugrun start --frozen`: the check that nothing about the plugins needs a
- * person's decision before they start, for CI. Like `npm ci`, it refuses to
- * start rather than start only some plugins, when a plugin is not locked,
- * changed since it was locked, cannot be built, has an invalid manifest,
- * requests capabilities that are not granted, or the lockfile pins a plugin
- * that is gone, or is missing or invalid itself.
+ * person's decision before they start, for CI. Like `npm ci`, it starts
+ * nothing rather than only some plugins. The reasons are a plugin that is
+ * not locked, changed since it was locked, cannot be built, has an invalid
+ * manifest or requests capabilities that are not granted. A lockfile that
+ * is missing, invalid, or pins a plugin that is gone is a reason too.
  */
 
 import { discoverPlugins } from './discovery.js';

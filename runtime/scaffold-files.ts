@@ -1,7 +1,7 @@
 /**
  * The files `plugrun new` writes into a new plugin folder. The plugin they
  * make needs no grant, so it passes `plugrun check`, locks, and starts under
- * `plugrun start --frozen` as it is; its README says how to add capabilities.
+ * `plugrun start --frozen` as it is. Its README describes how to add capabilities.
  */
 
 /** The manifest fields a user may set on the command line. */

@@ -13,7 +13,7 @@ import { PLUGIN_NAME_PATTERN } from './manifest.js';
 import type { ProjectPaths } from './project.js';
 import { entryFile, manifestFile, readmeFile, testFile, type ScaffoldOptions } from './scaffold-files.js';
 
-/** What `plugrun new` wrote. */
+/** The folder and files `plugrun new` wrote. */
 export interface ScaffoldResult {
   readonly plugin: string;
   /** Absolute path of the new plugin folder. */

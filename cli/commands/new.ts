@@ -20,7 +20,7 @@ interface NewArgs extends GlobalArgs {
   readonly json: boolean;
 }
 
-/** The name of the user running plugrun, the default author; `os.userInfo` throws for a uid without a passwd entry. */
+/** Returns the name of the user running plugrun, the default author. `os.userInfo` throws for a uid without a passwd entry. */
 const currentUser = (): string => {
   try {
     return os.userInfo().username || 'unknown';

@@ -22,7 +22,7 @@ import { loadModuleGraph } from './modules.js';
 import { checkModule } from './rules.js';
 import { makeParentMap } from './syntax.js';
 
-/** What check learned about one plugin, besides its diagnostics. */
+/** The facts check gathers about one plugin, besides its diagnostics. */
 export interface PluginCheck {
   readonly name: string;
   /** Absolute path of the plugin folder. */

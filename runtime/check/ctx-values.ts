@@ -5,9 +5,10 @@
  *
  * - A parameter named `ctx`, in any function.
  * - The first parameter of a top-level function named `start` or `stop`,
- *   and the second parameter of each function in a top-level object named
- *   `commands` (written inline, or named by an identifier that is a
- *   top-level function), whatever the parameter is called.
+ *   whatever it is called.
+ * - The second parameter of each function in a top-level object named
+ *   `commands`, whatever it is called. The function may be written in the
+ *   object or be a top-level function that the object names.
  * - A `const` bound to `ctx`, to `ctx.<namespace>`, or destructured from
  *   `ctx` (`const { db } = ctx`), and a destructured `ctx` parameter
  *   (`start({ db, log })`).
@@ -25,7 +26,7 @@ import type { Function as FunctionNode, Identifier, Node, Pattern } from 'estree
 
 import type { ParentMap, Argument } from './syntax.js';
 
-/** What an expression is in terms of `ctx`: `ctx` itself or one of its namespaces. */
+/** A value recognised as `ctx` itself or as one of its namespaces. */
 export type CtxValue = { readonly kind: 'ctx' } | { readonly kind: 'namespace'; readonly name: string };
 
 /** A string value known from the source: the whole text, or only how it starts. */
@@ -43,7 +44,7 @@ export interface CtxResolver {
   knownString(node: Argument): KnownString | undefined;
 }
 
-/** How deep `const` chains are followed, so a cycle or a long chain costs little. */
+/** Max depth of the `const` chains followed, so a cycle or a long chain costs little. */
 const MAX_DEPTH = 8;
 
 const functionTypes = new Set(['FunctionDeclaration', 'FunctionExpression', 'ArrowFunctionExpression']);

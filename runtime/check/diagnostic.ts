@@ -5,7 +5,7 @@
 
 import { compareText } from '../../capabilities/compare.js';
 
-/** How bad a finding is: an `error` makes `plugrun check` exit with status 1, a `warning` does not. */
+/** Severity of a finding: an `error` makes `plugrun check` exit with status 1, a `warning` does not. */
 export type Severity = 'error' | 'warning';
 
 /** One problem that `plugrun check` found. */
@@ -21,9 +21,9 @@ export interface Diagnostic {
   readonly severity: Severity;
   /** Stable name of the rule, such as `builtin-import` or `host-global`. */
   readonly rule: string;
-  /** What is wrong, quoting the code or value concerned. */
+  /** Description of the fault, quoting the code or value concerned. */
   readonly message: string;
-  /** What to do instead: the `ctx` alternative, an edit, or the command that fixes it. */
+  /** Next step: the `ctx` alternative, an edit, or the command that fixes it. */
   readonly fix: string;
 }
 

@@ -1,6 +1,6 @@
 /**
- * What a plugin's compartment has and lacks, for `plugrun check`: the global
- * names it has, the host globals it lacks with what to use instead, and the
+ * The globals of a plugin's compartment, for `plugrun check`: the names it
+ * has, the host globals it lacks with what to use instead, and the
  * `ctx` alternative to each Node built-in module.
  */
 

@@ -1,9 +1,10 @@
 /**
  * Resolves the imports of a plugin's own modules the way its archive build
- * will, without building it: a module inside the plugin folder, a package
- * installed in the plugin's own node_modules, or something a plugin can
- * never import (a Node built-in, a file outside the folder, a package it
- * does not have). The last kind becomes a diagnostic with the alternative.
+ * will, without building it. An import leads to a module inside the plugin
+ * folder, to a package installed in the plugin's own node_modules, or to
+ * something a plugin can never import: a Node built-in, a file outside the
+ * folder, a package it does not have. The last kind becomes a diagnostic
+ * with the alternative.
  */
 
 import fs from 'node:fs';
@@ -22,7 +23,7 @@ export interface PluginFolder {
   readonly declared: ReadonlySet<string>;
 }
 
-/** Where one import leads. */
+/** The target of one import. */
 export type Resolution =
   | { readonly kind: 'module'; readonly file: string }
   | { readonly kind: 'dependency'; readonly packageName: string }

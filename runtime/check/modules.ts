@@ -4,11 +4,10 @@
  * reaches through static imports, `export ... from`, and in CommonJS files
  * `require` of a literal path.
  *
- * The packages in the plugin's node_modules are not parsed: their imports
+ * The packages in the plugin's node_modules are not parsed. Their imports
  * are checked to be declared and installed, but their code is the library
- * author's, and libraries commonly probe for `process`, `Buffer` or
- * `require` behind `typeof` guards, which would bury the plugin author's own
- * findings. Whether they load at all is still checked, by the archive build
+ * author's. Libraries commonly probe for `process`, `Buffer` or `require`
+ * behind guards, which would bury the plugin author's own findings. Whether they load at all is still checked, by the archive build
  * that `plugrun check` runs for the lock state.
  */
 

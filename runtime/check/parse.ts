@@ -14,7 +14,7 @@ import type { Program } from 'estree';
 
 import type { Position } from './diagnostic.js';
 
-/** How a module is evaluated: as an ES module or as a CommonJS module. */
+/** Module format: an ES module or a CommonJS module. */
 export type ModuleLanguage = 'mjs' | 'cjs';
 
 /** Result of parsing one module. */

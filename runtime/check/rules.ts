@@ -133,7 +133,7 @@ const checkGlobalThisMember = (context: RuleContext, identifier: Identifier, ski
  * Reports a use of `eval` or `Function`. SES rejects the text of a direct
  * `eval(...)` call, so the module does not load. An indirect eval and the
  * `Function` constructor do run, confined to the compartment, but what
- * they run is text that neither check nor a reviewer of the locked code sees.
+ * they run is text that neither check nor a reviewer of the locked code can inspect.
  */
 const checkEvaluator = (context: RuleContext, node: Node, name: 'eval' | 'Function', reference: Node, skipTextAt: Position[]): void => {
   const parent = context.parents.get(node);
