@@ -217,6 +217,14 @@ for (const [name, source, mentions] of INVALID_ARGUMENT_CASES) {
   });
 }
 
+test('CommonJS top-level names resolve', () => {
+  const { diagnostics } = analyse({
+    'index.js': "import a from './a.cjs';\nexport const x = a;\n",
+    'a.cjs': 'const helper = () => 1;\nfunction other() { return helper(); }\nvar count = 2;\nmodule.exports = other() + count + __dirname.length + exports.length;\n',
+  });
+  assert.equal(diagnostics, []);
+});
+
 test('every host global use is reported', () => {
   const { diagnostics } = analyse({ 'index.js': 'console.log(1);\nconsole.warn(2);\n' });
   assert.equal(diagnostics.map((diagnostic) => diagnostic.line), [1, 2]);
