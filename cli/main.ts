@@ -10,10 +10,11 @@ import { hideBin } from 'yargs/helpers';
 
 import { auditCommand } from './commands/audit.js';
 import { callCommand } from './commands/call.js';
+import { checkCommand } from './commands/check.js';
 import { grantCommand, revokeCommand } from './commands/grant.js';
 import { lockCommand } from './commands/lock.js';
 import { lsCommand } from './commands/ls.js';
-import { plannedCommands } from './commands/planned.js';
+import { newCommand } from './commands/new.js';
 import { startCommand } from './commands/start.js';
 import { closestName } from '../runtime/json-file.js';
 import { ExitCode, handleClosedOutput, printMessage } from './output.js';
@@ -22,6 +23,7 @@ import { ExitCode, handleClosedOutput, printMessage } from './output.js';
 const KNOWN_OPTIONS = [
   'dir', 'plugins-dir', 'lockfile', 'state-dir', 'once', 'tui', 'no-tui', 'json', 'help', 'version',
   'plugin', 'cap', 'op', 'outcome', 'since', 'until', 'limit', 'follow',
+  'frozen', 'description', 'author', 'license',
 ];
 
 /** Suggests the closest known option for each unknown one in yargs' "Unknown argument(s): a, b" message. */
@@ -54,7 +56,8 @@ const cli = yargs(hideBin(process.argv))
   .command(lsCommand)
   .command(callCommand)
   .command(auditCommand)
-  .command(plannedCommands)
+  .command(checkCommand)
+  .command(newCommand)
   .completion('completion', 'Print a bash or zsh completion script; add its output to ~/.bashrc or ~/.zshrc')
   .demandCommand(1, 'Name a command; run plugrun --help to list them.')
   .recommendCommands()

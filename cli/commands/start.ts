@@ -6,11 +6,12 @@
 import type { CommandModule } from 'yargs';
 
 import { formatEventLine } from '../event-line.js';
-import { printData, printMessage, useColor, whenStdoutClosed } from '../output.js';
+import { ExitCode, printData, printMessage, useColor, whenStdoutClosed } from '../output.js';
 import { openAuditLog, projectFrom, runHandler, type GlobalArgs } from './common.js';
 
 interface StartArgs extends GlobalArgs {
   readonly once: boolean;
+  readonly frozen: boolean;
   readonly tui: boolean;
 }
 
@@ -30,6 +31,17 @@ const waitForSignal = () =>
 
 const start = async (argv: StartArgs): Promise<number> => {
   const project = projectFrom(argv);
+
+  // --frozen: refuse before any worker starts, so CI fails on a lockfile that needs a person's decision.
+  if (argv.frozen) {
+    const { findFrozenProblems } = await import('../../runtime/frozen.js');
+    const problems = await findFrozenProblems(project);
+    for (const problem of problems) printMessage(problem);
+    if (problems.length > 0) {
+      printMessage(`not starting (--frozen): ${problems.length} problem${problems.length === 1 ? '' : 's'} above`);
+      return ExitCode.lock;
+    }
+  }
 
   // Workers start locking down while the host's own modules load.
   const { prewarmPool } = await import('../../runtime/worker-pool.js');
@@ -86,12 +98,18 @@ export const startCommand: CommandModule<GlobalArgs, StartArgs> = {
   builder: (yargs) =>
     yargs
       .option('once', { type: 'boolean', default: false, describe: 'Stop right after every start() has finished' })
+      .option('frozen', {
+        type: 'boolean',
+        default: false,
+        describe: 'Exit with status 3 before starting anything if a plugin is unlocked, changed or has ungranted requests (for CI)',
+      })
       .option('tui', {
         type: 'boolean',
         default: true,
         describe: 'Show the live view on a terminal; --no-tui prints NDJSON audit events on stdout',
       })
       .example('$0 start', 'Run the plugins until Ctrl-C')
-      .example('$0 start --once --no-tui | jq .', 'Start and stop every plugin, audit events as NDJSON'),
+      .example('$0 start --once --no-tui | jq .', 'Start and stop every plugin, audit events as NDJSON')
+      .example('$0 start --once --frozen', 'In CI: fail unless every plugin is locked, unchanged and granted'),
   handler: runHandler(start),
 };

@@ -262,14 +262,6 @@ test('unknown command suggests one', async () => {
   assert.match(result.stderr, 'Did you mean start');
 });
 
-test('planned commands say they are not available', async () => {
-  for (const command of ['check', 'new']) {
-    const result = await runCli([command], { cwd: '/' });
-    assert.is(result.code, 2, command);
-    assert.match(result.stderr, `plugrun ${command} is not available in this version`);
-  }
-});
-
 test('unknown flag is a usage error', async () => {
   const result = await runCli(['ls', '--jsn'], { cwd: '/' });
   assert.is(result.code, 2);
