@@ -24,6 +24,8 @@ export interface HostileRun {
   readonly fixtures: readonly string[];
   /** More plugins written for the case, such as a driver that calls a fixture's command. */
   readonly plugins?: Record<string, PluginSpec>;
+  /** Lock only these plugins; default all. A fixture that cannot be locked is then refused at start. */
+  readonly lockOnly?: readonly string[];
   /** Changes the lockfile after locking: limits and grants. */
   readonly lockfile?: (lockfile: any) => void;
   /** Prepares the project after locking (config files, data, servers' ports). */
@@ -84,7 +86,7 @@ export const runHostile = async (run: HostileRun): Promise<HostileResult> => {
   try {
     for (const fixture of run.fixtures) copyFixture(project, 'hostile', fixture);
     for (const [name, spec] of Object.entries(run.plugins ?? {})) writePlugin(project.dir, name, spec);
-    await lockProject(project.dir);
+    await lockProject(project.dir, run.lockOnly ?? []);
     if (run.lockfile) editLockfile(project.dir, run.lockfile);
     run.prepare?.(project);
 
@@ -141,11 +143,16 @@ export const runHostile = async (run: HostileRun): Promise<HostileResult> => {
   }
 };
 
-/** Asserts that the host stayed up and the neighbour kept ticking and stopped normally. */
-export const assertNeighbourUnaffected = (result: HostileResult): void => {
+/**
+ * Asserts that the host stayed up and the neighbour kept ticking and stopped
+ * normally. The host exits with 0 or 1, or with `lockCode` 3 when the case
+ * expects a plugin refused by the lockfile.
+ */
+export const assertNeighbourUnaffected = (result: HostileResult, lockCode?: 3): void => {
   const { events } = result;
   assert.is(result.signal, null, 'the host exited by itself after SIGTERM, not killed');
-  assert.ok(result.code === 0 || result.code === 1, `the host exited with 0 or 1 (got ${result.code}); stderr: ${result.stderr}`);
+  const allowed = lockCode === undefined ? [0, 1] : [lockCode];
+  assert.ok(allowed.includes(result.code ?? -1), `the host exited with ${allowed.join(' or ')} (got ${result.code}); stderr: ${result.stderr}`);
   const ticksAfter = events.slice(result.handledAt + 1).filter((event) => event.plugin === 'bystander' && event.message === 'tick');
   assert.ok(ticksAfter.length >= TICKS_AFTER, `the neighbour kept ticking after the attack (${ticksAfter.length} ticks)`);
   assert.ok(events.some((event) => event.plugin === 'bystander' && event.message === 'bystander down'), 'the neighbour ran its stop()');
