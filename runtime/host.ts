@@ -73,7 +73,7 @@ export class Host {
   readonly #dependencies = new Map<string, readonly string[]>();
   #order: string[] = [];
   readonly #started: string[] = [];
-  /** What a restart needs to relaunch a plugin: the verified archive, its lockfile entry and limits. */
+  /** Inputs of a relaunch per plugin: the verified archive, its lockfile entry and limits. */
   readonly #relaunchInputs = new Map<string, { plugin: DiscoveredPlugin; entry: LockedPlugin; archive: PluginArchive; integrity: string; limits: Limits }>();
   readonly #restarts: PluginRestarts;
 

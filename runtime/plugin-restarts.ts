@@ -2,7 +2,7 @@
  * Restarts the plugins of one host that crashed or were stopped for a limit,
  * and starts a quarantined plugin again when its grants change.
  *
- * The host tells it every state change; it decides with each plugin's
+ * The host passes it every state change; it decides with each plugin's
  * `RestartPolicy` whether and when to start the plugin again, writes a
  * `runtime` event with op `restart` for each decision, and asks the host to
  * relaunch the plugin from the archive it verified at load. The plugin's
@@ -15,7 +15,7 @@ import type { AuditLog } from './audit.js';
 import { RestartPolicy } from './restart-policy.js';
 import type { PluginState } from './supervisor.js';
 
-/** What the restarts need from the host. */
+/** The host's side of the restarts: its audit log, its reports, the limits, and relaunching. */
 export interface PluginRestartsOptions {
   readonly audit: AuditLog;
   /** Receives one line for a person per restart decision (stderr). */

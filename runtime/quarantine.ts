@@ -11,7 +11,7 @@
 /** Width of the sliding window, in milliseconds. */
 export const DENIAL_WINDOW_MS = 60_000;
 
-/** What the counter found when the rate was passed. */
+/** The counter's findings when the rate was passed. */
 export interface DenialRateExceeded {
   /** Denied calls within the last 60 seconds, the one just made included. */
   readonly deniedPerMinute: number;

@@ -13,7 +13,7 @@
 /** Time a restarted plugin must run without crashing to have its restart count reset, in milliseconds. */
 export const RESTART_RESET_AFTER_MS = 60_000;
 
-/** Longest delay before a restart, in milliseconds, however many restarts came before. */
+/** Maximum delay before a restart, in milliseconds, however many restarts came before. */
 export const RESTART_DELAY_MAX_MS = 10 * 60_000;
 
 /** The restart count and delays of one plugin. */

@@ -27,7 +27,7 @@ export interface MemoryUsageReport {
   readonly external: number;
 }
 
-/** What the watch needs to know about one worker, and how it stops it. */
+/** One watched worker: its limits, and the callbacks that stop it. */
 export interface WatchedWorker {
   readonly name: string;
   /** Memory limit: heap used plus external memory, in bytes. */
@@ -56,7 +56,7 @@ export const MEMORY_REPORT_INTERVAL_MS = 100;
 /** Interval at which the host samples the process RSS, in milliseconds. */
 const RSS_SAMPLE_INTERVAL_MS = 25;
 
-/** A worker counts as silent once it missed this many reports. */
+/** Time without a report after which a worker counts as silent: three missed reports. */
 const SILENT_AFTER_MS = MEMORY_REPORT_INTERVAL_MS * 3;
 
 interface Entry {
@@ -117,6 +117,8 @@ const sample = () => {
   }
 
   // 2. Growth no report explains, charged to the silent worker silent for longest.
+  // NOTE: the host's SQLite worker reports nothing, so its growth while a
+  // plugin is silent counts against that plugin.
   let suspect: Entry | undefined;
   for (const entry of entries) {
     if (entry.stopped || now - entry.lastReportAt < SILENT_AFTER_MS) continue;

@@ -3,7 +3,7 @@
  *
  * Every log line becomes an audit event written to disk, so a plugin logging
  * in a loop would fill the disk and the host's message queue. Lines are
- * admitted from a bucket that holds one second's worth and refills at the
+ * admitted from a bucket that contains one second's worth and refills at the
  * rate; a line over the rate throws `PLUGRUN_LIMIT`. Only the first rejected
  * line of each second is reported to the host, so the flood does not reach
  * the audit log as a flood of errors either.
