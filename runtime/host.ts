@@ -53,6 +53,8 @@ export interface HostOptions {
   readonly onStateChange?: (name: string, state: PluginState, reason?: string) => void;
   /** Workers spawned ahead of need. */
   readonly pool?: WorkerPool;
+  /** Restarts plugins that crash after starting; default true. `plugrun call` runs one command and sets false. */
+  readonly restart?: boolean;
 }
 
 /** Runs `task` over `items`, at most `limit` at a time. */
@@ -274,7 +276,7 @@ export class Host {
       caller,
       onStateChange: (changed, state, reason) => {
         this.#options.onStateChange?.(changed, state, reason);
-        this.#restarts.onStateChange(changed, state, reason, this.#started.includes(changed));
+        if (this.#options.restart !== false) this.#restarts.onStateChange(changed, state, reason, this.#started.includes(changed));
       },
       ...(this.#options.pool ? { pool: this.#options.pool } : {}),
     });

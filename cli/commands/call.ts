@@ -51,7 +51,7 @@ const call = async (argv: CallArgs): Promise<number> => {
   const input = await parseInput(argv.input);
 
   const audit = new AuditLog(project.auditLog);
-  const host = new Host({ project, audit, only: [name], report: printMessage });
+  const host = new Host({ project, audit, only: [name], report: printMessage, restart: false });
   try {
     try {
       await host.load();

@@ -10,7 +10,7 @@ import { formatEventLine } from '../../cli/event-line.js';
 import type { AuditEvent } from '../../runtime/audit.js';
 import { assertNeighbourUnaffected, eventsOf, logFields, runHostile } from './harness.js';
 
-/** A loopback HTTP server that counts its requests. */
+/** Starts a loopback HTTP server that records the path of each request. */
 const startServer = async (handler: http.RequestListener = (_request, response) => response.end('ok')) => {
   const paths: string[] = [];
   const server = http.createServer((request, response) => {

@@ -52,7 +52,7 @@ export interface HostileResult {
   readonly handledAt: number;
 }
 
-/** The neighbour plugin: it ticks, answers `ping`, and logs when it stops. */
+/** The neighbour plugin: it ticks, returns `pong` for `ping`, and logs when it stops. */
 const BYSTANDER = {
   manifest: { loadOrder: 0 },
   files: {

@@ -192,4 +192,20 @@ test('quarantine holds while grants stay', withProject({ prober }, async (projec
   assert.not.ok(run.events.some((event) => event.op === 'restart'));
 }));
 
+test('plugrun call does not restart', withProject({
+  spinner: { files: { 'index.js': 'export const commands = { async spin() { for (;;) {} } };\n' } },
+}, async (project) => {
+  await lockProject(project.dir);
+  editLockfile(project.dir, (lockfile) => {
+    lockfile.plugins.spinner.limits = { callTimeoutMs: 500, restartBackoffMs: 1 };
+  });
+  const result = await runCli(['call', 'spinner', 'spin'], { cwd: project.dir });
+  assert.is(result.code, 1);
+  assert.match(result.stderr, 'PLUGRUN_LIMIT');
+  assert.match(result.stderr, 'limit callTimeoutMs');
+  const events = project.auditEvents();
+  assert.is(events.find((event) => event.op === 'limit')?.limit, 'callTimeoutMs');
+  assert.not.ok(events.some((event) => event.op === 'restart'));
+}));
+
 test.run();
