@@ -28,6 +28,7 @@ const SCRIPTS: ReadonlyArray<{ readonly file: string; readonly nodeFlags?: reado
   { file: 'db.js' },
   { file: 'plugins.js' },
   { file: 'audit.js' },
+  { file: 'limits.js' },
 ];
 
 const started = performance.now();

@@ -13,13 +13,19 @@ const positiveInteger = z.number().int().positive();
 /** Maximum delay Node's timers accept. A longer one fires at once, with a warning. */
 const TIMER_MAX_MS = 2 ** 31 - 1;
 
+/** Maximum of `restartLimit`: a plugin that crashes more often than this needs fixing, not restarting. */
+export const RESTART_LIMIT_MAX = 100;
+
+/** Maximum of `restartBackoffMs`, in milliseconds. */
+export const RESTART_BACKOFF_MAX_MS = 60_000;
+
 /** Maximum time any HTTP request may take, whatever the lockfile sets, in milliseconds. */
 export const NET_TIMEOUT_MAX_MS = 60_000;
 
 /** Schema of the lockfile's `limits` object: every key optional, unknown keys rejected. */
 export const LimitsOverrideStruct = z
   .object({
-    /** Worker heap limit, in MiB. */
+    /** Memory of the plugin's worker, V8 heap plus ArrayBuffers and typed arrays, in MiB. */
     memoryMb: positiveInteger.max(16384).optional(),
     /** Time one command or plugin-to-plugin call may run, in milliseconds. */
     callTimeoutMs: positiveInteger.max(TIMER_MAX_MS).optional(),
@@ -49,6 +55,14 @@ export const LimitsOverrideStruct = z
     netMaxRedirects: z.number().int().min(0).max(20).optional(),
     /** Most rows one `select` or `query` returns. */
     dbMaxRows: positiveInteger.optional(),
+    /** Times a running plugin that crashed or was stopped for a limit is restarted before it stays stopped. */
+    restartLimit: z.number().int().min(0).max(RESTART_LIMIT_MAX).optional(),
+    /** Delay before the first restart, in milliseconds; each further restart waits twice as long. */
+    restartBackoffMs: positiveInteger.max(RESTART_BACKOFF_MAX_MS).optional(),
+    /** Denied `ctx` calls allowed within any 60 seconds; one more quarantines the plugin. */
+    deniedCallsPerMinute: positiveInteger.optional(),
+    /** `ctx.log` lines per second, with bursts of one second's worth; more throw `PLUGRUN_LIMIT`. */
+    logLinesPerSecond: positiveInteger.max(100_000).optional(),
   })
   .strict();
 
@@ -75,6 +89,10 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   netMaxTimeoutMs: NET_TIMEOUT_MAX_MS,
   netMaxRedirects: 5,
   dbMaxRows: 1000,
+  restartLimit: 3,
+  restartBackoffMs: 1000,
+  deniedCallsPerMinute: 30,
+  logLinesPerSecond: 200,
 });
 
 /** Applies a lockfile override to the defaults. */

@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { messageOf, PlugrunError } from '../capabilities/errors.js';
-import { resolveLimits } from '../capabilities/limits.js';
+import { resolveLimits, type Limits } from '../capabilities/limits.js';
 import type { PluginCallRequest, PluginDirectory } from '../capabilities/types.js';
 import type { PluginArchive } from './archive.js';
 import { loadPluginArchive } from './archive-cache.js';
@@ -25,6 +25,7 @@ import { computeIntegrity } from './integrity.js';
 import { formatProblem } from './json-file.js';
 import { readLockfile, type LockedPlugin } from './lockfile.js';
 import { planStartOrder, type Exclusion } from './order.js';
+import { PluginRestarts } from './plugin-restarts.js';
 import type { ProjectPaths } from './project.js';
 import { PluginSupervisor, type PluginState } from './supervisor.js';
 import type { WorkerPool } from './worker-pool.js';
@@ -52,6 +53,8 @@ export interface HostOptions {
   readonly onStateChange?: (name: string, state: PluginState, reason?: string) => void;
   /** Workers spawned ahead of need. */
   readonly pool?: WorkerPool;
+  /** Restarts plugins that crash after starting; default true. `plugrun call` runs one command and sets false. */
+  readonly restart?: boolean;
 }
 
 /** Runs `task` over `items`, at most `limit` at a time. */
@@ -72,12 +75,21 @@ export class Host {
   readonly #dependencies = new Map<string, readonly string[]>();
   #order: string[] = [];
   readonly #started: string[] = [];
+  /** Inputs of a relaunch per plugin: the verified archive, its lockfile entry and limits. */
+  readonly #relaunchInputs = new Map<string, { plugin: DiscoveredPlugin; entry: LockedPlugin; archive: PluginArchive; integrity: string; limits: Limits }>();
+  readonly #restarts: PluginRestarts;
 
   /** The directory through which `ctx.plugins.call` reaches the other plugins of this host. */
   readonly #directory: PluginDirectory = { call: (request) => this.#callPlugin(request) };
 
   constructor(options: HostOptions) {
     this.#options = options;
+    this.#restarts = new PluginRestarts({
+      audit: options.audit,
+      report: options.report,
+      limitsOf: (name) => this.#relaunchInputs.get(name)!.limits,
+      relaunch: (name) => this.#relaunch(name),
+    });
   }
 
   /** Every plugin seen, with its state. */
@@ -85,8 +97,9 @@ export class Host {
     return [...this.#reports.values()].map((report) => {
       const supervisor = this.#supervisors.get(report.name);
       if (supervisor === undefined) return report;
-      const { state, reason } = supervisor;
-      const problem: ProblemKind | undefined = state === 'failed' || state === 'crashed' ? 'failure' : report.problem;
+      const { reason } = supervisor;
+      const state = this.#restarts.isRestarting(report.name) ? 'restarting' : supervisor.state;
+      const problem: ProblemKind | undefined = state === 'failed' || state === 'crashed' || state === 'quarantined' ? 'failure' : report.problem;
       return { name: report.name, state, ...(reason === undefined ? {} : { reason }), ...(problem ? { problem } : {}) };
     });
   }
@@ -242,6 +255,7 @@ export class Host {
   #makeSupervisor(plugin: DiscoveredPlugin, entry: LockedPlugin, archive: PluginArchive, integrity: string): PluginSupervisor {
     const { name, manifest } = plugin;
     const limits = resolveLimits(entry.limits);
+    this.#relaunchInputs.set(name, { plugin, entry, archive, integrity, limits });
     const caller: MutableCallerState = makeCallerState({
       project: this.#options.project,
       audit: this.#options.audit,
@@ -260,9 +274,33 @@ export class Host {
       limits,
       audit: this.#options.audit,
       caller,
-      ...(this.#options.onStateChange ? { onStateChange: this.#options.onStateChange } : {}),
+      onStateChange: (changed, state, reason) => {
+        this.#options.onStateChange?.(changed, state, reason);
+        if (this.#options.restart !== false) this.#restarts.onStateChange(changed, state, reason, this.#started.includes(changed));
+      },
       ...(this.#options.pool ? { pool: this.#options.pool } : {}),
     });
+  }
+
+  /**
+   * Loads and starts a plugin that had crashed or was quarantined in a new
+   * worker, from the archive verified at load and with the grants in force
+   * now. Its old worker and capabilities are released first, so the new
+   * ones find the plugin's data free.
+   */
+  async #relaunch(name: string): Promise<void> {
+    const inputs = this.#relaunchInputs.get(name)!;
+    await this.#supervisors.get(name)?.terminate();
+    const grants = this.#callers.get(name)?.grants().texts() ?? inputs.entry.grants;
+    const supervisor = this.#makeSupervisor(inputs.plugin, { ...inputs.entry, grants }, inputs.archive, inputs.integrity);
+    this.#supervisors.set(name, supervisor);
+    try {
+      await supervisor.load();
+      await supervisor.start();
+    } catch (error) {
+      // The supervisor's state change has already decided on the next restart.
+      this.#options.report(messageOf(error));
+    }
   }
 
 
@@ -292,6 +330,7 @@ export class Host {
 
   /** Stops every plugin in reverse start order, each within its stop timeout, then terminates every worker. */
   async stopAll(): Promise<void> {
+    this.#restarts.stop();
     for (const name of [...this.#started].reverse()) {
       await this.#supervisors.get(name)?.stop();
     }
@@ -340,6 +379,7 @@ export class Host {
 
       caller.setGrants(next);
       this.#options.audit.write({ plugin: name, cap: 'runtime', op: 'grants', outcome: 'allowed', granted, revoked });
+      if (this.#supervisors.get(name)?.state === 'quarantined') this.#restarts.release(name, 'its grants changed');
     }
   }
 

@@ -22,6 +22,8 @@ export interface InitMessage {
   readonly packageJsonBytes: Uint8Array;
   /** The lockfile's integrity string, which the worker recomputes over the bytes it received. */
   readonly integrity: string;
+  /** The plugin's `logLinesPerSecond` limit, which the worker's `ctx.log` applies. */
+  readonly logLinesPerSecond: number;
 }
 
 /** A lifecycle hook or command that the host requests the plugin to run. */
@@ -78,4 +80,12 @@ export type WorkerMessage =
     }
   | { readonly type: 'invoked'; readonly id: number; readonly ok: true; readonly value: unknown }
   | { readonly type: 'invoked'; readonly id: number; readonly ok: false; readonly error: WireError }
-  | { readonly type: 'uncaught'; readonly error: WireError };
+  | { readonly type: 'uncaught'; readonly error: WireError }
+  | {
+      /** The worker's own memory usage, in bytes, sent a few times a second. */
+      readonly type: 'memory';
+      readonly heapUsed: number;
+      readonly heapTotal: number;
+      /** ArrayBuffers, typed arrays and other memory outside the V8 heap. */
+      readonly external: number;
+    };

@@ -9,17 +9,36 @@
 
 import type { Worker } from 'node:worker_threads';
 
-import { PlugrunError, messageOf } from '../capabilities/errors.js';
+import { DeniedError, PlugrunError, messageOf } from '../capabilities/errors.js';
 import type { Limits } from '../capabilities/limits.js';
 import type { AuditLog } from './audit.js';
 import { dispatchCall, type CallerState } from './dispatch.js';
 import type { PluginArchive } from './archive.js';
 import { explainRequireFailure } from './load-errors.js';
 import type { HostMessage, PluginExports, WireError, WorkerMessage } from './protocol.js';
+import { DenialRate, quarantineMessage } from './quarantine.js';
 import { spawnPluginWorker, type WorkerPool } from './worker-pool.js';
+import { memoryLimitMessage, watchWorker, type WorkerWatchHandle } from './worker-watch.js';
 
-/** States a plugin passes through; `failed` and `crashed` are final until a restart. */
-export type PluginState = 'loading' | 'loaded' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed' | 'crashed';
+/**
+ * States a plugin passes through. `failed` and `crashed` are final unless
+ * the host restarts the plugin (`restarting`); `quarantined` lasts until
+ * plugrun restarts or the plugin's grants change.
+ */
+export type PluginState =
+  | 'loading'
+  | 'loaded'
+  | 'starting'
+  | 'running'
+  | 'stopping'
+  | 'stopped'
+  | 'failed'
+  | 'crashed'
+  | 'restarting'
+  | 'quarantined';
+
+/** Limits whose breach stops a plugin, as named in `limits` of plugin.lock.json. */
+export type StoppingLimit = 'memoryMb' | 'callTimeoutMs';
 
 /** Options of the supervisor of one plugin. */
 export interface SupervisorOptions {
@@ -52,16 +71,41 @@ export class PluginSupervisor {
   #nextInvocation = 1;
   #loaded: Promise<PluginExports>;
   #terminated = false;
+  #termination: Promise<void> | undefined;
   #integrityMismatch = false;
+  readonly #watch: WorkerWatchHandle;
+  readonly #denials: DenialRate;
+  #stoppedFor: StoppingLimit | 'quarantine' | undefined;
 
   constructor(options: SupervisorOptions) {
     this.name = options.name;
     this.#options = options;
     this.#worker = options.pool?.take(options.limits.memoryMb, options.name) ?? spawnPluginWorker(options.limits.memoryMb, options.name);
+    this.#denials = new DenialRate(options.limits.deniedCallsPerMinute);
+    this.#watch = watchWorker({
+      name: options.name,
+      limitBytes: options.limits.memoryMb * 1024 * 1024,
+      silenceLimitMs: options.limits.callTimeoutMs,
+      busy: () => this.#invocations.size > 0 || this.#state === 'loading' || this.#state === 'starting' || this.#state === 'stopping',
+      onMemoryLimit: (usedBytes, estimated) =>
+        this.#stopForLimit('memoryMb', memoryLimitMessage(this.name, usedBytes, options.limits.memoryMb, estimated)),
+      onSilent: (silentMs) =>
+        this.#stopForLimit(
+          'callTimeoutMs',
+          `plugin "${this.name}" did not respond for ${Math.round(silentMs)} ms while running no command, over its call timeout of ${options.limits.callTimeoutMs} ms (limit callTimeoutMs); a timer or event callback that never returns keeps its thread busy, so it was stopped`,
+        ),
+    });
 
     this.#loaded = new Promise<PluginExports>((resolve, reject) => {
       this.#worker.on('message', (message: WorkerMessage) => this.#onMessage(message, resolve, reject));
       this.#worker.on('error', (error) => {
+        // The V8 heap limit ends the worker with this code (Node's worker_threads docs).
+        if ((error as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') {
+          const message = `plugin "${this.name}" ran out of its V8 heap of ${options.limits.memoryMb} MiB (limits.memoryMb); it was stopped. To allow more, raise limits.memoryMb for it in plugin.lock.json`;
+          reject(new PlugrunError('PLUGRUN_LIMIT', message));
+          this.#stopForLimit('memoryMb', message);
+          return;
+        }
         const failure = new PlugrunError('PLUGRUN_FAILED', `plugin "${this.name}" crashed: ${messageOf(error)}`);
         reject(failure);
         this.#crash(failure.message);
@@ -84,6 +128,7 @@ export class PluginSupervisor {
       manifestBytes: options.manifestBytes,
       packageJsonBytes: options.archive.packageJsonBytes,
       integrity: options.integrity,
+      logLinesPerSecond: options.limits.logLinesPerSecond,
     });
   }
 
@@ -95,6 +140,11 @@ export class PluginSupervisor {
   /** The reason the plugin failed or crashed, when it did. */
   get reason(): string | undefined {
     return this.#reason;
+  }
+
+  /** Why the plugin was stopped without being asked to: a limit, a quarantine, or undefined. */
+  get stoppedFor(): StoppingLimit | 'quarantine' | undefined {
+    return this.#stoppedFor;
   }
 
   /** True when loading failed because the worker's bytes do not hash to the lockfile's integrity. */
@@ -111,7 +161,7 @@ export class PluginSupervisor {
   async load(): Promise<PluginExports> {
     const started = performance.now();
     try {
-      this.#exports = await this.#withTimeout(this.#loaded, this.#options.limits.startTimeoutMs, 'loading');
+      this.#exports = await this.#withTimeout(this.#loaded, this.#options.limits.startTimeoutMs, 'loading', 'startTimeoutMs');
     } catch (error) {
       const explained = error instanceof PlugrunError ? explainRequireFailure(error, this.#options.archive.findings) : error;
       this.#fail('load', explained, performance.now() - started);
@@ -127,7 +177,7 @@ export class PluginSupervisor {
     this.#setState('starting');
     const started = performance.now();
     try {
-      await this.#withTimeout(this.#invoke('start'), this.#options.limits.startTimeoutMs, 'start()');
+      await this.#withTimeout(this.#invoke('start'), this.#options.limits.startTimeoutMs, 'start()', 'startTimeoutMs');
     } catch (error) {
       const failure = this.#named('start() failed', error);
       this.#fail('start', failure, performance.now() - started);
@@ -150,8 +200,8 @@ export class PluginSupervisor {
       );
     }
     // A command past its timeout may be an endless loop, which only
-    // terminating the worker ends, so the plugin is failed, not just the call.
-    return this.#withTimeout(this.#invoke('command', command, input, depth), this.#options.limits.callTimeoutMs, `command ${command}`, 'command');
+    // terminating the worker ends, so the plugin is stopped, not just the call.
+    return this.#withTimeout(this.#invoke('command', command, input, depth), this.#options.limits.callTimeoutMs, `command ${command}`, 'callTimeoutMs', true);
   }
 
   /**
@@ -164,7 +214,7 @@ export class PluginSupervisor {
       this.#setState('stopping');
       const started = performance.now();
       try {
-        await this.#withTimeout(this.#invoke('stop'), this.#options.limits.stopTimeoutMs, 'stop()');
+        await this.#withTimeout(this.#invoke('stop'), this.#options.limits.stopTimeoutMs, 'stop()', 'stopTimeoutMs');
         if (wasRunning) this.#runtimeEvent('stop', 'allowed', { ms: performance.now() - started });
       } catch (error) {
         const failure = error instanceof PlugrunError ? error : new PlugrunError('PLUGRUN_FAILED', messageOf(error));
@@ -175,10 +225,15 @@ export class PluginSupervisor {
     await this.terminate();
   }
 
-  /** Terminates the worker at once and releases the plugin's capabilities. */
-  async terminate(): Promise<void> {
-    if (this.#terminated) return;
+  /** Terminates the worker at once and releases the plugin's capabilities; every call waits for the same release. */
+  terminate(): Promise<void> {
+    this.#termination ??= this.#release();
+    return this.#termination;
+  }
+
+  async #release(): Promise<void> {
     this.#terminated = true;
+    this.#watch.release();
     // The plugin's events so far reach the file before its worker goes.
     try {
       this.#options.audit.flush();
@@ -210,17 +265,17 @@ export class PluginSupervisor {
 
   /**
    * Rejects when `promise` takes longer than `ms`, terminating the worker,
-   * since a busy loop cannot be interrupted otherwise. With `failOp`, the
-   * plugin is also marked failed with an event of that op; without it, the
-   * caller records the failure.
+   * since a busy loop cannot be interrupted otherwise. With `stops`, the
+   * plugin is also stopped for the limit `limitName` with a `limit` event;
+   * without it, the caller records the failure.
    */
-  #withTimeout<T>(promise: Promise<T>, ms: number, what: string, failOp?: string): Promise<T> {
+  #withTimeout<T>(promise: Promise<T>, ms: number, what: string, limitName: string, stops = false): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
-        const failure = new PlugrunError('PLUGRUN_LIMIT', `plugin "${this.name}": ${what} timed out after ${ms} ms`);
+        const failure = new PlugrunError('PLUGRUN_LIMIT', `plugin "${this.name}": ${what} timed out after ${ms} ms (limit ${limitName}); it was stopped`);
         reject(failure);
-        if (failOp === undefined) void this.terminate();
-        else this.#fail(failOp, failure, ms);
+        if (stops) this.#stopForLimit('callTimeoutMs', failure.message);
+        else void this.terminate();
       }, ms);
       promise.then(
         (value) => {
@@ -261,6 +316,9 @@ export class PluginSupervisor {
       case 'uncaught':
         this.#runtimeEvent('uncaught', 'error', { error: message.error });
         return;
+      case 'memory':
+        this.#watch.report(message);
+        return;
     }
   }
 
@@ -280,6 +338,7 @@ export class PluginSupervisor {
         }
       },
       (error: unknown) => {
+        if (error instanceof DeniedError) this.#recordDenial(error.needed);
         if (id === 0 || this.#terminated) return;
         const failure = error instanceof PlugrunError ? error : new PlugrunError('PLUGRUN_FAILED', messageOf(error));
         this.#send({ type: 'reply', id, ok: false, error: { code: failure.code, message: failure.message } });
@@ -305,10 +364,43 @@ export class PluginSupervisor {
   }
 
   #fail(op: string, error: unknown, ms: number) {
-    if (this.#state === 'crashed' || this.#state === 'failed') return;
+    if (this.#state === 'crashed' || this.#state === 'failed' || this.#state === 'quarantined') return;
     const failure = error instanceof PlugrunError ? error : new PlugrunError('PLUGRUN_FAILED', messageOf(error));
     this.#runtimeEvent(op, 'error', { ms, error: { code: failure.code, message: failure.message } });
     this.#setState('failed', failure.message);
+    void this.terminate();
+  }
+
+  /** Stops the plugin at once because it passed a limit, with a `limit` event naming it. */
+  #stopForLimit(limitName: StoppingLimit, message: string) {
+    if (this.#terminated) return;
+    this.#stoppedFor = limitName;
+    const failure = new PlugrunError('PLUGRUN_LIMIT', message);
+    for (const entry of this.#invocations.values()) entry.reject(failure);
+    this.#invocations.clear();
+    this.#runtimeEvent('limit', 'error', { limit: limitName, error: { code: failure.code, message } });
+    this.#setState('crashed', message);
+    void this.terminate();
+  }
+
+  /** Counts a denied call; past the rate, stops the plugin and marks it quarantined. */
+  #recordDenial(needed: string) {
+    if (this.#terminated) return;
+    const found = this.#denials.record(needed);
+    if (found === undefined) return;
+
+    this.#stoppedFor = 'quarantine';
+    const message = quarantineMessage(this.name, found);
+    const failure = new PlugrunError('PLUGRUN_LIMIT', message);
+    for (const entry of this.#invocations.values()) entry.reject(failure);
+    this.#invocations.clear();
+    this.#runtimeEvent('quarantine', 'error', {
+      limit: 'deniedCallsPerMinute',
+      deniedPerMinute: found.deniedPerMinute,
+      denied: found.denied,
+      error: { code: failure.code, message },
+    });
+    this.#setState('quarantined', message);
     void this.terminate();
   }
 

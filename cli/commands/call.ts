@@ -50,7 +50,7 @@ const call = async (argv: CallArgs): Promise<number> => {
   const input = await parseInput(argv.input);
 
   const audit = await openAuditLog(project);
-  const host = new Host({ project, audit, only: [name], report: printMessage });
+  const host = new Host({ project, audit, only: [name], report: printMessage, restart: false });
   try {
     try {
       await host.load();

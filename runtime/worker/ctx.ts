@@ -12,8 +12,10 @@
 import type { MessagePort } from 'node:worker_threads';
 
 import { PlugrunError } from '../../capabilities/errors.js';
+import { truncateLogMessage } from '../../capabilities/log.js';
 import type { PluginTimers } from '../../capabilities/timers.js';
 import type { WireError } from '../protocol.js';
+import type { LogGate } from './log-gate.js';
 
 /** Turns a wire error into an `Error` made inside the plugin's realm. */
 export type ErrorMaker = (error: WireError) => Error;
@@ -103,6 +105,7 @@ export const makeCtx = (
   link: HostLink,
   timers: PluginTimers,
   makeError: ErrorMaker,
+  logGate: LogGate,
 ): unknown => {
   const ctx: Record<string, unknown> = { plugin: { name: plugin.name, version: plugin.version } };
 
@@ -123,7 +126,14 @@ export const makeCtx = (
         link.reportRejected('log', level, error);
         throw makeError(error);
       }
-      link.notify('log', level, fields === undefined ? [message] : [message, fields]);
+      if (!logGate.admit()) {
+        const error = new PlugrunError('PLUGRUN_LIMIT', `ctx.log.${level}: over the rate of log lines per second (limit logLinesPerSecond); the line was dropped`);
+        if (logGate.reportRejection()) link.reportRejected('log', level, error);
+        throw makeError(error);
+      }
+      // A huge message is cut here, so it is never copied to the host whole.
+      const text = truncateLogMessage(message);
+      link.notify('log', level, fields === undefined ? [text] : [text, fields]);
     };
   }
   ctx.log = log;

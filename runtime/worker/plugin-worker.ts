@@ -24,6 +24,8 @@ import { explainLoadError } from '../load-errors.js';
 import type { HostMessage, InitMessage, InvokeMessage, PluginExports, WireError, WorkerMessage } from '../protocol.js';
 import { makeCtx, makeHostLink, type ErrorMaker } from './ctx.js';
 import { makeEndowments } from './endowments.js';
+import { makeLogGate } from './log-gate.js';
+import { startMemoryReports } from './memory-report.js';
 
 // Phase 1. SES's own handlers for uncaught errors are off: the worker reports
 // them to the host itself, below.
@@ -40,6 +42,9 @@ if (parentPort === null) throw new Error('plugin-worker.js must run in a worker 
 const port = parentPort;
 
 const send = (message: WorkerMessage) => port.postMessage(message);
+
+// Reports start before any plugin code exists, so the host has a baseline.
+startMemoryReports(send);
 
 /** Converts whatever plugin code threw into a code and a message, never keeping the object. */
 const toWireError = (error: unknown): WireError => {
@@ -110,7 +115,7 @@ const load = async (init: InitMessage) => {
   }
 
   // Phase 3.
-  const ctx = makeCtx({ name: init.name, version: init.version }, link, timers, makeError);
+  const ctx = makeCtx({ name: init.name, version: init.version }, link, timers, makeError, makeLogGate(init.logLinesPerSecond));
   const { namespace } = (await application.import({ globals: makeEndowments(timers, makeError) })) as {
     namespace: Record<string, unknown>;
   };

@@ -318,9 +318,11 @@ test('heap exhaustion stops only that plugin', withProject({
   const result = await runCli(['start', '--once'], { cwd: project.dir });
   assert.is(result.code, 1);
   const events = parseNdjson(result.stdout);
-  const crash = events.find((event) => event.plugin === 'heap-exhaustion' && event.op === 'crash');
-  assert.ok(crash, 'a crash event is written');
-  assert.match(crash!.error.message, /memory/i);
+  const stopped = events.find((event) => event.plugin === 'heap-exhaustion' && event.op === 'limit');
+  assert.ok(stopped, 'a limit event is written');
+  assert.is(stopped!.limit, 'memoryMb');
+  assert.is(stopped!.error.code, 'PLUGRUN_LIMIT');
+  assert.match(stopped!.error.message, /memory|heap/i);
   assert.ok(events.some((event) => event.message === 'chatty down'), 'the other plugin still stops normally');
 }));
 
