@@ -200,7 +200,7 @@ export const libraries: readonly LibraryCase[] = [
   {
     name: 'js-yaml',
     version: '5.5.0',
-    imports: "import yaml from 'js-yaml';",
+    imports: "import * as yaml from 'js-yaml';",
     body: "return { value: yaml.load('a: 1\\nb: [x, y]\\nc: { d: null }\\n'), text: yaml.dump({ name: 'plugrun', list: [1, 'two'] }) };",
   },
   {
@@ -220,5 +220,65 @@ export const libraries: readonly LibraryCase[] = [
     version: '1.6.9',
     imports: "import slugify from 'slugify';",
     body: "return { plain: slugify('Héllo Wörld & co'), strict: slugify('Héllo Wörld & co!', { lower: true, strict: true }) };",
+  },
+  {
+    name: 'clsx',
+    version: '2.1.1',
+    imports: "import clsx from 'clsx';",
+    body: "return clsx('a', { b: true, c: false }, ['d', ['e']], null, 0 && 'f');",
+  },
+  {
+    name: 'deepmerge',
+    version: '4.3.1',
+    imports: "import deepmerge from 'deepmerge';",
+    body: "return deepmerge({ a: [1], b: { c: 1 } }, { a: [2], b: { d: 2 } });",
+  },
+  {
+    name: 'fast-deep-equal',
+    version: '3.1.3',
+    imports: "import equal from 'fast-deep-equal';",
+    body: "return { same: equal({ a: [1, { b: 2 }] }, { a: [1, { b: 2 }] }), different: equal({ a: 1 }, { a: '1' }) };",
+  },
+  {
+    name: 'pluralize',
+    version: '8.0.0',
+    imports: "import pluralize from 'pluralize';",
+    body: "return { plural: pluralize('person'), singular: pluralize.singular('geese'), counted: pluralize('test', 5, true) };",
+  },
+  {
+    name: 'bignumber.js',
+    version: '11.1.5',
+    imports: "import BigNumber from 'bignumber.js';",
+    body: "return { sum: new BigNumber('0.1').plus('0.2').toString(), big: new BigNumber(2).pow(80).toFixed(), rounded: new BigNumber('1.005').decimalPlaces(2).toString() };",
+  },
+  {
+    name: 'json5',
+    version: '2.2.3',
+    imports: "import JSON5 from 'json5';",
+    body: "return { value: JSON5.parse(\"{ a: 1, b: 'two', c: [3,], // note\\n d: 0x10 }\"), text: JSON5.stringify({ a: 1, 'b-c': [2] }) };",
+  },
+  {
+    name: 'path-to-regexp',
+    version: '9.0.0',
+    imports: "import { compile, match } from 'path-to-regexp';",
+    body: "const matched = match('/users/:id{/:tab}')('/users/42/posts');\nreturn { params: matched && matched.params, path: compile('/files/*rest')({ rest: ['a', 'b.txt'] }) };",
+  },
+  {
+    name: 'cookie',
+    version: '1.1.1',
+    imports: "import { parse, serialize } from 'cookie';",
+    body: "return { parsed: { ...parse('a=1; b=hello%20world; c=\"q\"') }, text: serialize('session', 'x y', { httpOnly: true, maxAge: 60, path: '/' }) };",
+  },
+  {
+    name: 'mime',
+    version: '4.1.2',
+    imports: "import mime from 'mime';",
+    body: "return { type: mime.getType('notes.md'), json: mime.getType('a/b/data.json'), extension: mime.getExtension('text/html') };",
+  },
+  {
+    name: 'papaparse',
+    version: '5.7.1',
+    imports: "import Papa from 'papaparse';",
+    body: "const parsed = Papa.parse('name,age\\nAda,36\\n\"B, C\",7', { header: true, dynamicTyping: true });\nreturn { data: parsed.data, errors: parsed.errors.length, text: Papa.unparse([{ a: 1, b: 'x,y' }]) };",
   },
 ];

@@ -114,9 +114,11 @@ const checkLibrary = async (projectDir: string, library: LibraryCase, runnerPath
   if (locked.code !== 0) return { library, result: 'lock failed', detail: summarize(locked.stderr) };
 
   const called = await run(process.execPath, [cliPath, 'call', name, 'run'], projectDir, env);
-  if (called.code !== 0) return { library, result: 'call failed', detail: summarize(called.stderr) };
-
   const plain = await run(process.execPath, [runnerPath, path.join(projectDir, 'plugins', name, 'index.js')], projectDir, env);
+  if (called.code !== 0) {
+    const inNode = plain.code === 0 ? 'plain Node succeeds' : 'plain Node fails too, so the call itself is wrong';
+    return { library, result: 'call failed', detail: summarize(`${called.stderr} (${inNode})`) };
+  }
   if (plain.code !== 0) return { library, result: 'node failed', detail: summarize(plain.stderr) };
 
   const inPlugin: unknown = JSON.parse(called.stdout);

@@ -63,6 +63,7 @@ export const makeEndowments = (timers: PluginTimers, makeError: ErrorMaker): Rec
     TextDecoder: globalThis.TextDecoder,
     URL: globalThis.URL,
     URLSearchParams: globalThis.URLSearchParams,
+    Intl: globalThis.Intl,
     atob: (data: string) => globalThis.atob(data),
     btoa: (data: string) => globalThis.btoa(data),
     structuredClone: (value: unknown, options?: Parameters<typeof globalThis.structuredClone>[1]) =>

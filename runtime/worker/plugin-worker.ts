@@ -36,6 +36,7 @@ lockdown({
   errorTrapping: 'none',
   unhandledRejectionTrapping: 'none',
   overrideTaming: 'severe',
+  localeTaming: 'unsafe',
 });
 
 const { parseArchive } = await import('@endo/compartment-mapper/import-archive.js');
