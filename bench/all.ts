@@ -1,7 +1,7 @@
 /**
  * Runs every benchmark script in turn, passing on the arguments
  * (`--quick`, `--json` where a script supports it): start-up, ctx calls
- * from plugins, HTTP and the database.
+ * from plugins, npm dependencies in a plugin, HTTP and the database.
  *
  * Usage: npm run bench [-- --quick]
  */
@@ -11,13 +11,13 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const scripts = ['run.js', 'plugins.js', 'net.js', 'db.js'];
+const scripts = ['run.js', 'plugins.js', 'libraries.js', 'net.js', 'db.js'];
 let failed = 0;
 
 for (const script of scripts) {
   process.stdout.write(`\n## ${script.replace(/\.js$/, '')}\n\n`);
   // The start-up benchmark calls gc() between runs to measure memory.
-  const nodeOptions = script === 'run.js' ? ['--expose-gc'] : [];
+  const nodeOptions = script === 'run.js' || script === 'libraries.js' ? ['--expose-gc'] : [];
   const result = spawnSync(process.execPath, [...nodeOptions, path.join(here, script), ...process.argv.slice(2)], { stdio: 'inherit' });
   if (result.status !== 0) {
     failed += 1;
