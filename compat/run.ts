@@ -1,8 +1,8 @@
 /**
- * The compatibility suite: installs each library of compat/libraries.ts from
- * the npm registry into a plugin of its own in a temporary project, locks
- * it, runs its representative call through the real `plugrun call` binary,
- * runs the same module in plain Node, and compares the two JSON results.
+ * The compatibility suite. It installs each library of compat/libraries.ts
+ * from the npm registry into a plugin of its own in a temporary project and
+ * locks it. Then it runs the library's representative call through the real
+ * `plugrun call` binary and in plain Node, and compares the two JSON results.
  *
  * It needs the registry, so it is not part of `npm test`.
  *
