@@ -29,6 +29,7 @@ const SCRIPTS: ReadonlyArray<{ readonly file: string; readonly nodeFlags?: reado
   { file: 'plugins.js' },
   { file: 'audit.js' },
   { file: 'limits.js' },
+  { file: 'libraries.js', nodeFlags: ['--expose-gc'] },
 ];
 
 const started = performance.now();

@@ -25,7 +25,8 @@ import { makeReadPowers } from '@endo/compartment-mapper/node-powers.js';
 import { PlugrunError } from '../capabilities/errors.js';
 import { computeSha256, computeSha512 } from './integrity.js';
 import { explainLoadError } from './load-errors.js';
-import { evadeCensorship } from './evasion.js';
+import { makeNestedTypeLookup } from './nested-type.js';
+import { rewriteModuleSource } from './source-rewrite.js';
 import { formatFinding, scanModuleSource, type SourceFinding } from './source-scan.js';
 
 /** The archive that goes into the worker, and the hash its compartment map must have. */
@@ -178,22 +179,26 @@ export const buildPluginArchive = async (pluginDir: string, manifest: ArchiveMan
   const powers = makeReadPowers({ fs: confinedFs as never, url, crypto });
 
   const findings: SourceFinding[] = [];
-  // Each module is rewritten where SES would reject harmless text, then
-  // scanned for what is left. The rewritten text is what the archive holds,
-  // so the integrity covers exactly what runs.
-  const scan = (language: 'mjs' | 'cjs') => async (bytes: Uint8Array, _specifier: string, location: string) => {
-    const file = path.relative(root, url.fileURLToPath(location));
-    const source = new TextDecoder().decode(bytes);
-    const evaded = evadeCensorship(source, language);
-    findings.push(...scanModuleSource(evaded, file, language));
-    return { bytes: evaded === source ? bytes : new TextEncoder().encode(evaded), parser: language };
-  };
+  const languageOf = makeNestedTypeLookup(confinedFs.promises.readFile);
+  // Each module is rewritten where SES would reject harmless text or where
+  // it reads process.env.NODE_ENV, then scanned for what is left. The
+  // rewritten text is what the archive holds, so the integrity covers
+  // exactly what runs.
+  const rewrite =
+    (inferred: 'mjs' | 'cjs') => async (bytes: Uint8Array, _specifier: string, location: string, packageLocation: string) => {
+      const language = (await languageOf(location, packageLocation)) ?? inferred;
+      const file = path.relative(root, url.fileURLToPath(location));
+      const source = new TextDecoder().decode(bytes);
+      const rewritten = rewriteModuleSource(source, language);
+      findings.push(...scanModuleSource(rewritten, file, language));
+      return { bytes: rewritten === source ? bytes : new TextEncoder().encode(rewritten), parser: language };
+    };
 
   const entry = url.pathToFileURL(path.join(root, manifest.main)).href;
   let archive: { bytes: Uint8Array; sha512?: string };
   try {
     archive = await makeAndHashArchive(powers, entry, {
-      moduleTransforms: { mjs: scan('mjs'), cjs: scan('cjs') },
+      moduleTransforms: { mjs: rewrite('mjs'), cjs: rewrite('cjs') },
     });
     // Parsing the archive as the worker will checks every module's hash and
     // that no file is left over. Imports of Node built-ins are exits that only

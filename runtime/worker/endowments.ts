@@ -18,6 +18,21 @@ import type { PluginTimers } from '../../capabilities/timers.js';
 import type { ErrorMaker } from './ctx.js';
 
 /**
+ * Makes a `Compartment` class whose global object also has `global` and
+ * `self`, each the compartment's own global object, for CommonJS and UMD
+ * libraries that look for one of those names before `globalThis`.
+ */
+export const makeGlobalAliasCompartment = (): typeof Compartment =>
+  class GlobalAliasCompartment extends Compartment {
+    constructor(...args: ConstructorParameters<typeof Compartment>) {
+      super(...args);
+      const global = this.globalThis;
+      global.global = global;
+      global.self = global;
+    }
+  };
+
+/**
  * Makes the hardened globals for one plugin. Dates and `Math.random` come
  * from the worker's start compartment, whose `Date` and `Math` keep the wall
  * clock and the random source that lockdown removes from other compartments.
@@ -48,6 +63,7 @@ export const makeEndowments = (timers: PluginTimers, makeError: ErrorMaker): Rec
     TextDecoder: globalThis.TextDecoder,
     URL: globalThis.URL,
     URLSearchParams: globalThis.URLSearchParams,
+    Intl: globalThis.Intl,
     atob: (data: string) => globalThis.atob(data),
     btoa: (data: string) => globalThis.btoa(data),
     structuredClone: (value: unknown, options?: Parameters<typeof globalThis.structuredClone>[1]) =>

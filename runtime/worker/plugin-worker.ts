@@ -23,17 +23,22 @@ import { computeIntegrity, computeSha512 } from '../integrity.js';
 import { explainLoadError } from '../load-errors.js';
 import type { HostMessage, InitMessage, InvokeMessage, PluginExports, WireError, WorkerMessage } from '../protocol.js';
 import { makeCtx, makeHostLink, type ErrorMaker } from './ctx.js';
-import { makeEndowments } from './endowments.js';
+import { makeEndowments, makeGlobalAliasCompartment } from './endowments.js';
 import { makeLogGate } from './log-gate.js';
 import { startMemoryReports } from './memory-report.js';
 
 // Phase 1. SES's own handlers for uncaught errors are off: the worker reports
-// them to the host itself, below.
+// them to the host itself, below. `overrideTaming: 'severe'` lets code assign
+// a property that a frozen Object.prototype also has (decimal.js assigns
+// `constructor` on its instances): the assignment defines the property on
+// the object assigned to, and the intrinsics stay frozen.
 lockdown({
   errorTaming: 'safe',
   consoleTaming: 'unsafe',
   errorTrapping: 'none',
   unhandledRejectionTrapping: 'none',
+  overrideTaming: 'severe',
+  localeTaming: 'unsafe',
 });
 
 const { parseArchive } = await import('@endo/compartment-mapper/import-archive.js');
@@ -116,7 +121,14 @@ const load = async (init: InitMessage) => {
 
   // Phase 3.
   const ctx = makeCtx({ name: init.name, version: init.version }, link, timers, makeError, makeLogGate(init.logLinesPerSecond));
-  const { namespace } = (await application.import({ globals: makeEndowments(timers, makeError) })) as {
+  // Each package's compartment keeps an extensible global object of its
+  // own, as a Node module sees one (zod stores its settings there). Only the
+  // package itself sees what it adds, and the endowments stay hardened.
+  const { namespace } = (await application.import({
+    globals: makeEndowments(timers, makeError),
+    Compartment: makeGlobalAliasCompartment(),
+    noGlobalFreeze: true,
+  })) as {
     namespace: Record<string, unknown>;
   };
   const commandsValue = namespace.commands;
