@@ -40,8 +40,13 @@ export type ReplyMessage =
   | { readonly type: 'reply'; readonly id: number; readonly ok: true; readonly value: unknown }
   | { readonly type: 'reply'; readonly id: number; readonly ok: false; readonly error: WireError };
 
+/** A request for the worker's memory figures, answered with a `usage` message. */
+export interface UsageRequestMessage {
+  readonly type: 'usage';
+}
+
 /** Messages from the host to a worker. */
-export type HostMessage = InitMessage | InvokeMessage | ReplyMessage;
+export type HostMessage = InitMessage | InvokeMessage | ReplyMessage | UsageRequestMessage;
 
 /** The plugin module's exports, reported once it has loaded. */
 export interface PluginExports {
@@ -78,4 +83,12 @@ export type WorkerMessage =
     }
   | { readonly type: 'invoked'; readonly id: number; readonly ok: true; readonly value: unknown }
   | { readonly type: 'invoked'; readonly id: number; readonly ok: false; readonly error: WireError }
-  | { readonly type: 'uncaught'; readonly error: WireError };
+  | { readonly type: 'uncaught'; readonly error: WireError }
+  | {
+      /** The worker's own `process.memoryUsage()` figures, in bytes. */
+      readonly type: 'usage';
+      readonly heapUsed: number;
+      readonly heapTotal: number;
+      readonly external: number;
+      readonly arrayBuffers: number;
+    };

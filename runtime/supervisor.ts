@@ -7,6 +7,7 @@
  * Every state change writes a `runtime` audit event.
  */
 
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 
 import { PlugrunError, messageOf } from '../capabilities/errors.js';
@@ -14,6 +15,7 @@ import type { Limits } from '../capabilities/limits.js';
 import type { AuditLog } from './audit.js';
 import { dispatchCall, type CallerState } from './dispatch.js';
 import type { PluginArchive } from './archive.js';
+import type { WorkerUsage } from './plugin-stats.js';
 import { explainRequireFailure } from './load-errors.js';
 import type { HostMessage, PluginExports, WireError, WorkerMessage } from './protocol.js';
 import { spawnPluginWorker, type WorkerPool } from './worker-pool.js';
@@ -53,6 +55,10 @@ export class PluginSupervisor {
   #loaded: Promise<PluginExports>;
   #terminated = false;
   #integrityMismatch = false;
+  #inFlight = 0;
+  #memory: Omit<WorkerUsage, 'cpu'> | undefined;
+  #utilization: EventLoopUtilization | undefined;
+  readonly #usageWaiters = new Set<() => void>();
 
   constructor(options: SupervisorOptions) {
     this.name = options.name;
@@ -100,6 +106,37 @@ export class PluginSupervisor {
   /** True when loading failed because the worker's bytes do not hash to the lockfile's integrity. */
   get integrityMismatch(): boolean {
     return this.#integrityMismatch;
+  }
+
+  /** `ctx` calls received from the plugin and not answered yet. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /**
+   * Samples the worker's CPU use (event-loop utilisation since the previous
+   * sample) and asks it for its memory figures. A worker busy in a loop does
+   * not answer, so after `timeoutMs` the last figures it sent are used.
+   * Returns undefined once the worker is gone or before it first answers.
+   */
+  async sampleUsage(timeoutMs = 200): Promise<WorkerUsage | undefined> {
+    if (this.#terminated) return undefined;
+    await new Promise<void>((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.#usageWaiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, timeoutMs);
+      this.#usageWaiters.add(wake);
+      this.#send({ type: 'usage' });
+    });
+    if (this.#terminated || this.#memory === undefined) return undefined;
+
+    const now = this.#worker.performance.eventLoopUtilization();
+    const since = this.#utilization === undefined ? now : this.#worker.performance.eventLoopUtilization(now, this.#utilization);
+    this.#utilization = now;
+    return { cpu: since.utilization, ...this.#memory };
   }
 
   /** The plugin module's exports, once loaded. */
@@ -255,6 +292,12 @@ export class PluginSupervisor {
       case 'uncaught':
         this.#runtimeEvent('uncaught', 'error', { error: message.error });
         return;
+      case 'usage': {
+        const { heapUsed, heapTotal, external, arrayBuffers } = message;
+        this.#memory = { heapUsed, heapTotal, external, arrayBuffers };
+        for (const wake of [...this.#usageWaiters]) wake();
+        return;
+      }
     }
   }
 
@@ -264,6 +307,8 @@ export class PluginSupervisor {
       ? dispatchCall(this.#options.caller, this.#options.audit, cap, op, args, { depth: Number.isSafeInteger(depth) && depth >= 0 ? depth : 0 })
       : Promise.reject(new PlugrunError('PLUGRUN_FAILED', `plugin "${this.name}" is ${this.#state}`));
 
+    this.#inFlight += 1;
+    void outcome.finally(() => (this.#inFlight -= 1)).catch(() => undefined);
     outcome.then(
       (value) => {
         if (id === 0 || this.#terminated) return;

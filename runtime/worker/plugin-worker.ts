@@ -186,5 +186,11 @@ port.on('message', (message: HostMessage) => {
     case 'reply':
       link.settle(message.id, message.ok, message.ok ? message.value : message.error);
       return;
+    case 'usage': {
+      // In a worker thread these figures are the worker's own isolate, except rss.
+      const { heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+      send({ type: 'usage', heapUsed, heapTotal, external, arrayBuffers });
+      return;
+    }
   }
 });
