@@ -81,11 +81,14 @@ export const makeFakeSource = (plugins: PluginStats[]): DashboardSource & { chan
   };
 };
 
-/** Polls `frame()` until `predicate` holds, or throws with the last frame after `timeoutMs`. */
+/** Removes the SGR colour and style sequences Ink writes, leaving any other escape in place. */
+export const withoutStyles = (frame: string): string => frame.replace(/\u001b\[[0-9;]*m/g, '');
+
+/** Polls `frame()` until `predicate` holds for it without styles, or throws with the last frame after `timeoutMs`. */
 export const waitForFrame = async (frame: () => string | undefined, predicate: (text: string) => boolean, timeoutMs = 5000): Promise<string> => {
   const started = Date.now();
   for (;;) {
-    const text = frame() ?? '';
+    const text = withoutStyles(frame() ?? '');
     if (predicate(text)) return text;
     if (Date.now() - started > timeoutMs) throw new Error(`no frame matched within ${timeoutMs} ms; last frame:\n${text}`);
     await new Promise((resolve) => setTimeout(resolve, 15));

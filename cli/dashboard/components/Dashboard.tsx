@@ -4,7 +4,7 @@
  */
 
 import { Box, useInput, type Key } from 'ink';
-import { useCallback, useState } from 'react';
+import { useCallback, useRef, useState } from 'react';
 
 import { useFrameClock } from '../hooks/use-frame-clock.js';
 import { usePluginStats } from '../hooks/use-plugin-stats.js';
@@ -72,9 +72,18 @@ export const Dashboard = ({ source, onQuit, size, frameIntervalMs = 66, statsInt
     [source, onQuit, refresh],
   );
 
+  // Ink draws a frame before React runs the effect that hands useInput the
+  // new handler, so a key pressed right after a frame could meet the state
+  // of the frame before. The handler reads the latest state from this ref.
+  const latest = useRef({ screen, plugins });
+  latest.current = { screen, plugins };
   useInput((input: string, key: Key) => {
-    const next = reduceKey(screen, input, key, plugins);
-    if (next.state !== screen) setScreen(next.state);
+    const current = latest.current;
+    const next = reduceKey(current.screen, input, key, current.plugins);
+    if (next.state !== current.screen) {
+      latest.current = { ...current, screen: next.state };
+      setScreen(next.state);
+    }
     if (next.action !== undefined) run(next.action);
   });
 
