@@ -1,7 +1,7 @@
 /**
  * Runs every benchmark script in turn, passing on the arguments
  * (`--quick`, `--json` where a script supports it): start-up, ctx calls
- * from plugins, HTTP and the database.
+ * from plugins, HTTP, the database and the dashboard under load.
  *
  * Usage: npm run bench [-- --quick]
  */
@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const scripts = ['run.js', 'plugins.js', 'net.js', 'db.js'];
+const scripts = ['run.js', 'plugins.js', 'net.js', 'db.js', 'dashboard.js'];
 let failed = 0;
 
 for (const script of scripts) {
