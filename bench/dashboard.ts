@@ -93,6 +93,7 @@ const withDashboard = async (dir: string): Promise<Sample> => {
     if (!screen.includes('Plugins (1)')) throw new Error(`the dashboard is not on the screen:\n${screen}`);
     tmux('send-keys', '-t', 'bench', 'q');
     await sleep(1500);
+    if (fs.existsSync(`/proc/${pid}`)) throw new Error('plugrun start did not quit within 1.5 s of q at this event rate');
     return sample;
   } finally {
     try {
