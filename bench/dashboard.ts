@@ -1,6 +1,6 @@
 /**
  * The host's CPU cost of the dashboard under load. One plugin writes
- * `ctx.log.info` events at a fixed rate (1,000 and 10,000 a second); the
+ * `ctx.log.info` events at a fixed rate (1,000 and 10,000 a second). The
  * real `plugrun start` runs once with the dashboard in an 80×24 tmux pane
  * (on a private tmux socket) and once with `--no-tui` and stdout to
  * /dev/null, one after the other in the same run of this script.

@@ -3,7 +3,7 @@
  * `plugrun revoke` and the dashboard's `g` and `r` keys all change the
  * lockfile through this one function, so the checks and the audit event are
  * the same whichever of them made the change. A running host applies the
- * change when its lockfile watcher sees it.
+ * change when its lockfile watcher detects it.
  */
 
 import type { AuditInput } from '../runtime/audit.js';
@@ -13,7 +13,7 @@ import { CommandError, ExitCode } from './output.js';
 /** Whether grants are added or removed. */
 export type GrantOperation = 'grant' | 'revoke';
 
-/** Where the change's audit event goes. */
+/** Destination of the change's audit event. */
 export interface AuditWriter {
   write(input: AuditInput): unknown;
 }
@@ -32,7 +32,7 @@ export interface GrantChangeRequest {
   readonly audit?: AuditWriter;
 }
 
-/** What the change did. */
+/** Outcome of a change. */
 export interface GrantChange {
   /** Capabilities added (grant) or removed (revoke). */
   readonly changed: readonly string[];

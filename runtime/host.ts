@@ -99,7 +99,7 @@ export class Host {
   /**
    * Returns what a live view shows of every plugin seen: phase, grants in
    * force, pending requests, calls per capability kind, and its worker's
-   * CPU and memory, sampled now (each worker gets up to 200 ms to answer).
+   * CPU and memory, sampled now (each worker gets up to 200 ms to reply).
    */
   async stats(): Promise<PluginStats[]> {
     return Promise.all(

@@ -1,5 +1,5 @@
 /**
- * What a live view of the host shows about each plugin: its phase, grants,
+ * Records of each plugin for a live view of the host: its phase, grants,
  * pending requests, calls per capability and resource use. The host builds
  * these records in `Host.stats()`; nothing here changes a plugin.
  */

@@ -40,7 +40,7 @@ export type ReplyMessage =
   | { readonly type: 'reply'; readonly id: number; readonly ok: true; readonly value: unknown }
   | { readonly type: 'reply'; readonly id: number; readonly ok: false; readonly error: WireError };
 
-/** A request for the worker's memory figures, answered with a `usage` message. */
+/** A request for the worker's memory figures; the worker replies with a `usage` message. */
 export interface UsageRequestMessage {
   readonly type: 'usage';
 }

@@ -108,15 +108,15 @@ export class PluginSupervisor {
     return this.#integrityMismatch;
   }
 
-  /** `ctx` calls received from the plugin and not answered yet. */
+  /** `ctx` calls received from the plugin and not replied to yet. */
   get inFlight(): number {
     return this.#inFlight;
   }
 
   /**
    * Samples the worker's CPU use (event-loop utilisation since the previous
-   * sample) and asks it for its memory figures. A worker busy in a loop does
-   * not answer, so after `timeoutMs` the last figures it sent are used.
+   * sample) and requests its memory figures. A worker busy in a loop does
+   * not reply, so after `timeoutMs` the last figures it sent are used.
    * Returns undefined once the worker is gone or before it first answers.
    */
   async sampleUsage(timeoutMs = 200): Promise<WorkerUsage | undefined> {

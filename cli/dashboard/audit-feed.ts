@@ -1,16 +1,16 @@
 /**
  * The dashboard's view of the audit stream. `push` runs once per event on
- * the host's thread, so it only stores a reference and bumps counters; the
+ * the host's thread, so it only stores a reference and bumps counters. The
  * pane reads the buffers at most ~15 times a second. Memory stays bounded
- * at any event rate: each buffer keeps its newest events, and the counters
- * tell the pane how many more there were. The audit file is written before
+ * at any event rate, because each buffer keeps only its newest events and
+ * the counters tell the pane how many more there were. The audit file is written before
  * an event gets here, so nothing dropped from a buffer is lost.
  */
 
 import type { AuditEvent } from '../../runtime/audit.js';
 import { RingBuffer } from './ring-buffer.js';
 
-/** Which events the audit pane shows. */
+/** Filter of the audit pane. */
 export interface AuditFilter {
   /** Only this plugin's events, when set. */
   readonly plugin?: string;
@@ -18,7 +18,7 @@ export interface AuditFilter {
   readonly deniedOnly: boolean;
 }
 
-/** What the audit pane shows for one filter. */
+/** Rows and count of the audit pane for one filter. */
 export interface FeedView {
   /** The newest matching events, oldest first. */
   readonly rows: readonly AuditEvent[];

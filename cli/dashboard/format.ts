@@ -1,9 +1,9 @@
 /**
- * Text helpers of the dashboard. `cell` is the only way plugin-supplied text
- * reaches the screen: it escapes controls, escape sequences, bidi and
- * zero-width marks like every other command does, and also newlines and
- * tabs, which inside a one-line row would start a forged row or shift the
- * columns.
+ * Text helpers of the dashboard. Plugin-supplied text reaches the screen
+ * only through `cell`. It escapes controls, escape sequences, bidi and
+ * zero-width marks as every other command does. It also escapes newlines
+ * and tabs, which inside a one-line row would start a forged row or shift
+ * the columns.
  */
 
 import { escapeForTerminal } from '../output.js';

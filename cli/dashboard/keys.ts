@@ -6,7 +6,7 @@
 
 import type { Key } from 'ink';
 
-/** What the lower half of the screen shows. */
+/** The view in the lower half of the screen. */
 export type Mode =
   | { readonly kind: 'normal' }
   | { readonly kind: 'help' }
@@ -27,7 +27,7 @@ export interface ScreenState {
   readonly mode: Mode;
 }
 
-/** An action a key asks for, run by the dashboard after the state changes. */
+/** An action a key requests, run by the dashboard after the state changes. */
 export type KeyAction =
   | { readonly kind: 'quit' }
   | { readonly kind: 'toggle-pause' }
@@ -36,7 +36,7 @@ export type KeyAction =
   /** A one-line message, such as "nothing to grant". */
   | { readonly kind: 'notice'; readonly text: string };
 
-/** What a key sees of the plugins pane. */
+/** The part of a plugin's figures that keys use. */
 export interface PluginChoice {
   readonly name: string;
   readonly granted: readonly string[];
@@ -48,7 +48,7 @@ export const initialScreenState: ScreenState = { selected: 0, deniedOnly: false,
 
 const clamp = (index: number, count: number) => Math.max(0, Math.min(index, count - 1));
 
-/** Returns the state after one key press, and the action it asks for. */
+/** Computes the state after one key press, and the action it requests. */
 export const reduceKey = (
   state: ScreenState,
   input: string,

@@ -1,5 +1,5 @@
 /**
- * How the screen's rows are shared. The whole frame stays one row shorter
+ * The split of the screen's rows between the panes. The whole frame stays one row shorter
  * than the terminal: Ink 6 clears the whole screen before every frame as
  * tall as the terminal, which would flicker at 15 frames a second.
  */

@@ -5,7 +5,7 @@
  * else may write to it, so these take the place of messages on stderr.
  */
 
-/** How a notice is coloured. */
+/** Colour class of a notice. */
 export type NoticeLevel = 'info' | 'error';
 
 /** One notice. */
@@ -38,7 +38,7 @@ export class NoticeBoard {
     this.#version += 1;
   }
 
-  /** The newest notice, if any. */
+  /** Returns the newest notice, if any. */
   latest(): Notice | undefined {
     return this.#notices.at(-1);
   }

@@ -1,6 +1,6 @@
 /**
  * A fixed-capacity buffer that keeps the newest items, for the audit pane:
- * at any event rate it holds at most `capacity` events and counts the rest.
+ * at any event rate it keeps at most `capacity` events and counts the rest.
  */
 
 /** The newest `capacity` items pushed, and how many were pushed in all. */

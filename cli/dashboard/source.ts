@@ -1,5 +1,5 @@
 /**
- * What the dashboard reads and does, as one interface, so that its
+ * The data and actions of the dashboard, as one interface, so that its
  * components never hold the host itself. `plugrun start` builds the real
  * source from its host; tests build one over a real lockfile and feed.
  */
@@ -18,8 +18,8 @@ export interface DashboardSource {
   readonly notices: NoticeBoard;
   /** Returns every plugin's current figures. */
   stats(): Promise<readonly PluginStats[]>;
-  /** Adds grants to a plugin in the lockfile; returns a line that says what changed. */
+  /** Adds grants to a plugin in the lockfile; returns a line that describes the change. */
   grant(plugin: string, capabilities: readonly string[]): Promise<string>;
-  /** Removes one grant from a plugin in the lockfile; returns a line that says what changed. */
+  /** Removes one grant from a plugin in the lockfile; returns a line that describes the change. */
   revoke(plugin: string, capability: string): Promise<string>;
 }

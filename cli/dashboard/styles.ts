@@ -5,7 +5,7 @@
 
 import type { PluginPhase } from '../../runtime/plugin-stats.js';
 
-/** How one phase is drawn. */
+/** Symbol and colour of one phase. */
 export interface PhaseStyle {
   readonly symbol: string;
   readonly color: string;

@@ -62,7 +62,7 @@ test('dashboard shows hostile plugin text escaped in every pane', async () => {
     const rows = frame.split('\n').filter((line) => line.includes('db.query'));
     assert.is(rows.length, 1);
 
-    // The same holds in the confirmation, which quotes capability strings.
+    // The confirmation quotes capability strings, escaped the same way.
     instance.stdin.write('g');
     const question = await waitForFrame(() => instance.lastFrame(), (text) => text.includes('Grant to evil?'));
     assert.not.match(question, UNSAFE_CHARACTERS);

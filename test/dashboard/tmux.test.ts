@@ -32,7 +32,7 @@ const writer = {
   },
 };
 
-/** A tmux server of its own, on a socket inside the test project. */
+/** Returns helpers for a tmux server of its own, on a socket inside the test project. */
 const makeTmux = (project: TestProject) => {
   const socket = path.join(project.dir, 'tmux.sock');
   const config = path.join(project.dir, 'tmux.conf');
@@ -102,7 +102,8 @@ if (!fs.existsSync(TMUX)) {
       // Writes checked just before the revoke may be recorded just after it
       // (a write runs every 100 ms); none is allowed after the first denial.
       const firstDenied = writes.findIndex((event) => event.outcome === 'denied');
-      assert.ok(firstDenied !== -1 && firstDenied <= 2, `first denied write at ${firstDenied}`);
+      assert.ok(firstDenied !== -1, 'a write was denied after the revoke');
+      assert.ok(firstDenied <= 2, `first denied write at ${firstDenied}`);
       assert.ok(writes.slice(firstDenied).every((event) => event.outcome === 'denied'), 'no write allowed after the first denial');
 
       // 4. q stops the plugins, runs the stop hook, leaves the alternate screen and exits 0.

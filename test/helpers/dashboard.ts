@@ -21,7 +21,7 @@ export const KEY = {
 
 let seq = 0;
 
-/** An audit event with defaults for the fields not given. */
+/** Makes an audit event, with defaults for the fields not given. */
 export const makeEvent = (fields: Partial<AuditEvent> = {}): AuditEvent => {
   seq += 1;
   return {
@@ -59,7 +59,7 @@ export interface RecordedChange {
   readonly capabilities: readonly string[];
 }
 
-/** A source over fixed figures that records the changes asked of it. */
+/** Makes a source over fixed figures that records the grant changes requested of it. */
 export const makeFakeSource = (plugins: PluginStats[]): DashboardSource & { changes: RecordedChange[]; plugins: PluginStats[] } => {
   const changes: RecordedChange[] = [];
   return {

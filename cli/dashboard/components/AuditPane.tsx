@@ -1,7 +1,7 @@
 /**
  * The audit pane: a live tail of audit events, newest at the bottom. It
  * shows the newest rows that fit and, above them, how many more events
- * match the filter; every one of them is in the audit file.
+ * match the filter. Every one of them is in the audit file.
  */
 
 import { Box, Text } from 'ink';
@@ -23,9 +23,12 @@ export interface AuditPaneProps {
 /** Returns how many event rows fit in a pane of `height` lines: one for the title, one for the "more" line. */
 export const auditRowCount = (height: number): number => Math.max(1, height - 2);
 
-/** The audit pane. */
+/** Renders the audit pane. */
 export const AuditPane = ({ view, filter, paused, arrivedWhilePaused, height }: AuditPaneProps) => {
   const more = view.matching - view.rows.length;
+  let moreLine = ' ';
+  if (more > 0) moreLine = `  … ${formatCount(more)} more (all in the audit file)`;
+  else if (view.rows.length === 0) moreLine = '  no events yet';
   const scope = filter.plugin === undefined ? 'all plugins' : cell(filter.plugin);
   return (
     <Box flexDirection="column" height={height}>
@@ -35,7 +38,7 @@ export const AuditPane = ({ view, filter, paused, arrivedWhilePaused, height }: 
         {paused ? <Text inverse>{` · paused, ${formatCount(arrivedWhilePaused)} new events shown on resume `}</Text> : null}
       </Text>
       <Text dimColor wrap="truncate-end">
-        {more > 0 ? `  … ${formatCount(more)} more (all in the audit file)` : view.rows.length === 0 ? '  no events yet' : ' '}
+        {moreLine}
       </Text>
       {view.rows.map((event) => (
         <AuditRow key={event.seq} event={event} />

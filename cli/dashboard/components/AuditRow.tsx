@@ -28,7 +28,7 @@ export const auditDetail = (event: AuditEvent): string => {
   return '';
 };
 
-/** One audit event; a denied row puts the needed capability before the target, so it is not cut first. */
+/** Renders one audit event. A denied row puts the needed capability before the target, so it is not cut first. */
 export const AuditRow = ({ event }: AuditRowProps) => {
   const ms = typeof event.ms === 'number' ? `${event.ms.toFixed(1)}ms` : '';
   const detail = auditDetail(event);

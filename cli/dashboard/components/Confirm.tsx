@@ -12,7 +12,7 @@ export interface ConfirmProps {
   /** The question, such as `Grant to weather?`. */
   readonly question: string;
   readonly capabilities: readonly string[];
-  /** What `y` does, such as `grant`. */
+  /** Verb shown next to `y`, such as `grant`. */
   readonly verb: string;
   readonly height: number;
 }

@@ -7,6 +7,7 @@
 
 import { Box, Text } from 'ink';
 
+import { compareText } from '../../../capabilities/compare.js';
 import type { PluginStats } from '../../../runtime/plugin-stats.js';
 import { cell, fit, formatBytes, formatCount, formatPercent } from '../format.js';
 import { PHASE_STYLES } from '../styles.js';
@@ -27,7 +28,7 @@ const usageText = (plugin: PluginStats): string => {
 
 /** Calls per capability kind, then the denied ones in yellow. */
 const Calls = ({ plugin }: { plugin: PluginStats }) => {
-  const entries = Object.entries(plugin.calls).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const entries = Object.entries(plugin.calls).sort(([a], [b]) => compareText(a, b));
   if (entries.length === 0) return <Text dimColor> no calls</Text>;
   return (
     <>

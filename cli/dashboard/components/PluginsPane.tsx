@@ -22,7 +22,7 @@ export interface PluginsPaneProps {
 export const firstShown = (selected: number, shown: number, count: number): number =>
   Math.max(0, Math.min(selected - shown + 1, count - shown));
 
-/** The plugins pane. */
+/** Renders the plugins pane. */
 export const PluginsPane = ({ plugins, selected, filterPlugin, height }: PluginsPaneProps) => {
   const shown = Math.max(1, Math.floor((height - 1) / 2));
   const first = firstShown(selected, shown, plugins.length);

@@ -1,8 +1,8 @@
 /**
  * The dashboard's frame clock. Audit events may arrive thousands of times a
- * second; the screen is redrawn at most once per `intervalMs` (66 ms, about
- * 15 frames a second), and only when the feed or the notices changed, or
- * once a second for the uptime and the event rate.
+ * second, but the screen is redrawn at most once per `intervalMs` (66 ms,
+ * about 15 frames a second). It is redrawn only when the feed or the notices
+ * changed, or once a second for the uptime and the event rate.
  */
 
 import { useEffect, useRef, useState } from 'react';
