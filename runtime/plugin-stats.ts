@@ -41,7 +41,7 @@ export interface PluginStats {
   readonly phase: PluginPhase;
   /** The host's own state name (`loading`, `failed`, `invalid`, ...). */
   readonly state: string;
-  /** Why the plugin is refused, failed or crashed. */
+  /** Reason the plugin is refused, failed or crashed. */
   readonly reason?: string;
   /** Grants in force now, as capability strings. */
   readonly granted: readonly string[];
@@ -51,9 +51,9 @@ export interface PluginStats {
   readonly pending: readonly string[];
   /** Calls so far, keyed by the `cap` of their audit events. */
   readonly calls: Readonly<Record<string, CallCount>>;
-  /** Calls sent to the host that have not been answered yet. */
+  /** Calls sent to the host that have no reply yet. */
   readonly inFlight: number;
-  /** Absent while no worker runs the plugin or it has not answered a sample yet. */
+  /** Absent while no worker runs the plugin or it has not replied to a sample yet. */
   readonly usage?: WorkerUsage;
 }
 

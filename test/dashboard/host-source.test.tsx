@@ -73,7 +73,9 @@ test('g and r change lockfile and calls', withProject(writer, async (project) =>
     assert.ok(applied > granted, 'the host applied the grant after it');
     const revokedAt = events.findIndex((event) => event.op === 'grants' && event.revoked?.includes('fs:out/'));
     assert.ok(revokedAt > applied, 'revoke applied');
-    await waitForFrame(frame, (text) => /fs\.writeFile +denied +needs fs:out\//.test(text));
+    // Earlier denied rows may still be on screen, so the newest write row is the one to read.
+    const newestWrite = (text: string) => text.split('\n').filter((line) => line.includes('fs.writeFile')).at(-1) ?? '';
+    await waitForFrame(frame, (text) => /denied +needs fs:out\//.test(newestWrite(text)));
     // A write checked before the revoke may finish, and be written, after it.
     const after = project.auditEvents().slice(revokedAt + 1).filter((event) => event.op === 'writeFile');
     const firstDenied = after.findIndex((event) => event.outcome === 'denied');
