@@ -30,6 +30,7 @@ const SCRIPTS: ReadonlyArray<{ readonly file: string; readonly nodeFlags?: reado
   { file: 'audit.js' },
   { file: 'limits.js' },
   { file: 'libraries.js', nodeFlags: ['--expose-gc'] },
+  { file: 'dashboard.js' },
 ];
 
 const started = performance.now();

@@ -28,8 +28,13 @@ export class CommandError extends Error {
   }
 }
 
-// C0 and C1 controls, DEL, and the bidi and zero-width marks that can reorder or hide text.
-const unsafeCharacters = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
+// C0 and C1 controls, DEL, and the marks that can reorder, hide or break
+// text. Those are the bidi controls (U+061C, U+200E-F, U+202A-E, U+2066-9),
+// zero-width and invisible characters (soft hyphen, U+180E, U+200B-D,
+// U+2060-4, U+FEFF), the line and paragraph separators (U+2028-9) and the
+// interlinear annotation marks (U+FFF9-B).
+const unsafeCharacters =
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]/g;
 
 /** Escapes control characters, escape sequences and bidi marks as `\u001b`-style text; keeps tabs and newlines. */
 export const escapeForTerminal = (text: string): string =>

@@ -26,6 +26,7 @@ import { formatProblem } from './json-file.js';
 import { readLockfile, type LockedPlugin } from './lockfile.js';
 import { planStartOrder, type Exclusion } from './order.js';
 import { PluginRestarts } from './plugin-restarts.js';
+import { CallCounter, phaseOf, type PluginStats } from './plugin-stats.js';
 import type { ProjectPaths } from './project.js';
 import { PluginSupervisor, type PluginState } from './supervisor.js';
 import type { WorkerPool } from './worker-pool.js';
@@ -78,6 +79,9 @@ export class Host {
   /** Inputs of a relaunch per plugin: the verified archive, its lockfile entry and limits. */
   readonly #relaunchInputs = new Map<string, { plugin: DiscoveredPlugin; entry: LockedPlugin; archive: PluginArchive; integrity: string; limits: Limits }>();
   readonly #restarts: PluginRestarts;
+  /** Version and requested capabilities of each plugin whose manifest is valid. */
+  readonly #manifests = new Map<string, { readonly version: string; readonly requested: readonly string[] }>();
+  readonly #calls: CallCounter;
 
   /** The directory through which `ctx.plugins.call` reaches the other plugins of this host. */
   readonly #directory: PluginDirectory = { call: (request) => this.#callPlugin(request) };
@@ -90,6 +94,7 @@ export class Host {
       limitsOf: (name) => this.#relaunchInputs.get(name)!.limits,
       relaunch: (name) => this.#relaunch(name),
     });
+    this.#calls = new CallCounter(options.audit);
   }
 
   /** Every plugin seen, with its state. */
@@ -102,6 +107,36 @@ export class Host {
       const problem: ProblemKind | undefined = state === 'failed' || state === 'crashed' || state === 'quarantined' ? 'failure' : report.problem;
       return { name: report.name, state, ...(reason === undefined ? {} : { reason }), ...(problem ? { problem } : {}) };
     });
+  }
+
+  /**
+   * Returns what a live view shows of every plugin seen: phase, grants in
+   * force, pending requests, calls per capability kind, and its worker's
+   * CPU and memory, sampled now (each worker gets up to 200 ms to reply).
+   */
+  async stats(): Promise<PluginStats[]> {
+    return Promise.all(
+      this.plugins.map(async ({ name, state, reason }): Promise<PluginStats> => {
+        const supervisor = this.#supervisors.get(name);
+        const manifest = this.#manifests.get(name);
+        const granted = this.#callers.get(name)?.grants().texts() ?? [];
+        const requested = manifest?.requested ?? [];
+        const usage = await supervisor?.sampleUsage();
+        return {
+          name,
+          ...(manifest === undefined ? {} : { version: manifest.version }),
+          phase: phaseOf(state),
+          state,
+          ...(reason === undefined ? {} : { reason }),
+          granted,
+          requested,
+          pending: requested.filter((text) => !granted.includes(text)),
+          calls: this.#calls.countsOf(name),
+          inFlight: supervisor?.inFlight ?? 0,
+          ...(usage === undefined ? {} : { usage }),
+        };
+      }),
+    );
   }
 
   /** Returns the supervisor of a loaded plugin. */
@@ -130,6 +165,7 @@ export class Host {
       this.#refuse(invalid.name, 'invalid', reason, 'failure');
     }
     const candidates = discovery.valid.filter((plugin) => wanted(plugin.name));
+    for (const { name, manifest } of candidates) this.#manifests.set(name, { version: manifest.version, requested: manifest.capabilities ?? [] });
     if (only !== undefined) {
       for (const name of only) {
         if (!discovery.valid.some((plugin) => plugin.name === name) && !discovery.invalid.some((plugin) => plugin.name === name)) {

@@ -88,4 +88,6 @@ export type WorkerMessage =
       readonly heapTotal: number;
       /** ArrayBuffers, typed arrays and other memory outside the V8 heap. */
       readonly external: number;
+      /** The part of `external` held by ArrayBuffers and typed arrays. */
+      readonly arrayBuffers: number;
     };

@@ -7,6 +7,7 @@
  * Every state change writes a `runtime` audit event.
  */
 
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 
 import { DeniedError, PlugrunError, messageOf } from '../capabilities/errors.js';
@@ -14,6 +15,7 @@ import type { Limits } from '../capabilities/limits.js';
 import type { AuditLog } from './audit.js';
 import { dispatchCall, type CallerState } from './dispatch.js';
 import type { PluginArchive } from './archive.js';
+import type { WorkerUsage } from './plugin-stats.js';
 import { explainRequireFailure } from './load-errors.js';
 import type { HostMessage, PluginExports, WireError, WorkerMessage } from './protocol.js';
 import { DenialRate, quarantineMessage } from './quarantine.js';
@@ -76,6 +78,9 @@ export class PluginSupervisor {
   readonly #watch: WorkerWatchHandle;
   readonly #denials: DenialRate;
   #stoppedFor: StoppingLimit | 'quarantine' | undefined;
+  #inFlight = 0;
+  #memory: Omit<WorkerUsage, 'cpu'> | undefined;
+  #utilization: EventLoopUtilization | undefined;
 
   constructor(options: SupervisorOptions) {
     this.name = options.name;
@@ -150,6 +155,26 @@ export class PluginSupervisor {
   /** True when loading failed because the worker's bytes do not hash to the lockfile's integrity. */
   get integrityMismatch(): boolean {
     return this.#integrityMismatch;
+  }
+
+  /** `ctx` calls received from the plugin and not replied to yet. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /**
+   * Samples the worker's CPU use (event-loop utilisation since the previous
+   * sample) with the memory figures of its latest report, which a worker
+   * sends every 100 ms unless a loop keeps it busy. Returns undefined once
+   * the worker is gone or before its first report.
+   */
+  async sampleUsage(): Promise<WorkerUsage | undefined> {
+    if (this.#terminated || this.#memory === undefined) return undefined;
+
+    const now = this.#worker.performance.eventLoopUtilization();
+    const since = this.#utilization === undefined ? now : this.#worker.performance.eventLoopUtilization(now, this.#utilization);
+    this.#utilization = now;
+    return { cpu: since.utilization, ...this.#memory };
   }
 
   /** The plugin module's exports, once loaded. */
@@ -316,9 +341,12 @@ export class PluginSupervisor {
       case 'uncaught':
         this.#runtimeEvent('uncaught', 'error', { error: message.error });
         return;
-      case 'memory':
+      case 'memory': {
         this.#watch.report(message);
+        const { heapUsed, heapTotal, external, arrayBuffers } = message;
+        this.#memory = { heapUsed, heapTotal, external, arrayBuffers };
         return;
+      }
     }
   }
 
@@ -328,6 +356,8 @@ export class PluginSupervisor {
       ? dispatchCall(this.#options.caller, this.#options.audit, cap, op, args, { depth: Number.isSafeInteger(depth) && depth >= 0 ? depth : 0 })
       : Promise.reject(new PlugrunError('PLUGRUN_FAILED', `plugin "${this.name}" is ${this.#state}`));
 
+    this.#inFlight += 1;
+    void outcome.finally(() => (this.#inFlight -= 1)).catch(() => undefined);
     outcome.then(
       (value) => {
         if (id === 0 || this.#terminated) return;

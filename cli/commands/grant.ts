@@ -10,8 +10,9 @@ import type { CommandModule } from 'yargs';
 
 import { PLUGIN_NAME_PATTERN } from '../../capabilities/msg.js';
 import type { ProjectPaths } from '../../runtime/project.js';
-import { CommandError, ExitCode, printJson, printMessage } from '../output.js';
-import { asUsageError, openAuditLog, projectFrom, runHandler, usageError, type GlobalArgs } from './common.js';
+import { changeGrants, type GrantOperation } from '../grant-change.js';
+import { ExitCode, printJson, printMessage } from '../output.js';
+import { asUsageError, projectFrom, runHandler, usageError, type GlobalArgs } from './common.js';
 
 interface GrantArgs extends GlobalArgs {
   readonly plugin: string;
@@ -46,49 +47,12 @@ const requestedBy = async (project: ProjectPaths, name: string): Promise<readonl
   return result.ok ? (result.manifest.capabilities ?? []) : undefined;
 };
 
-/** Writes the change's event; the log's append lock keeps the chain whole while a `plugrun start` writes too. */
-const auditChange = async (project: ProjectPaths, name: string, op: 'grant' | 'revoke', changed: readonly string[]) => {
-  if (changed.length === 0) return;
-  const audit = await openAuditLog(project);
-  try {
-    audit.write({ plugin: name, cap: 'runtime', op, target: changed.join(' '), outcome: 'allowed', capabilities: changed });
-  } finally {
-    audit.close();
-  }
-};
-
-const change = (op: 'grant' | 'revoke') => async (argv: GrantArgs): Promise<number> => {
+const change = (op: GrantOperation) => async (argv: GrantArgs): Promise<number> => {
   const project = projectFrom(argv);
   const name = checkPluginName(argv.plugin);
   const capabilities = await parseArguments(argv.capabilities);
-  const { updateLockfile } = await import('../../runtime/lockfile.js');
+  const { changed, unchanged, grants } = await changeGrants({ project, plugin: name, op, capabilities });
 
-  const changed: string[] = [];
-  const unchanged: string[] = [];
-  const { lockfile } = await updateLockfile(project.lockfile, (current) => {
-    const entry = Object.hasOwn(current.plugins, name) ? current.plugins[name] : undefined;
-    if (entry === undefined) {
-      throw new CommandError(
-        ExitCode.lock,
-        `plugin "${name}" is not in ${project.lockfile}; pin it first with: plugrun lock ${name}`,
-      );
-    }
-    const grants = new Set(entry.grants);
-    for (const capability of capabilities) {
-      const present = grants.has(capability);
-      if (op === 'grant' ? present : !present) {
-        unchanged.push(capability);
-        continue;
-      }
-      if (op === 'grant') grants.add(capability);
-      else grants.delete(capability);
-      changed.push(capability);
-    }
-    entry.grants = [...grants];
-  });
-  await auditChange(project, name, op, changed);
-
-  const grants = lockfile.plugins[name]?.grants ?? [];
   const requested = await requestedBy(project, name);
   const unrequested = op === 'grant' && requested !== undefined ? changed.filter((text) => !requested.includes(text)) : [];
 

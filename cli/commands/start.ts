@@ -5,6 +5,7 @@
 
 import type { CommandModule } from 'yargs';
 
+import type { DashboardHandle } from '../dashboard/open-dashboard.js';
 import { formatEventLine } from '../event-line.js';
 import { ExitCode, printData, printMessage, useColor, whenStdoutClosed } from '../output.js';
 import { openAuditLog, projectFrom, runHandler, type GlobalArgs } from './common.js';
@@ -54,17 +55,34 @@ const start = async (argv: StartArgs): Promise<number> => {
     throw error;
   });
 
-  // Audit events go to stdout as NDJSON for pipes and --no-tui; on a
-  // terminal they are shown one readable line each.
+  // On a terminal, the dashboard; with --once, one readable line per event.
+  // Otherwise, or with --no-tui, NDJSON on stdout for pipes.
   const stdoutIsTerminal = process.stdout.isTTY === true;
+  const withDashboard = stdoutIsTerminal && argv.tui && !argv.once;
   if (!stdoutIsTerminal || !argv.tui) {
     audit.subscribe((_event, line) => printData(line));
-  } else {
+  } else if (!withDashboard) {
     const color = useColor(process.stdout);
     audit.subscribe((event) => printData(formatEventLine(event, color)));
   }
 
-  const host = new Host({ project, audit, report: printMessage, pool });
+  // While the dashboard owns the terminal, the host's reports go to its footer.
+  let report = printMessage;
+  const host = new Host({ project, audit, report: (message) => report(message), pool });
+  let dashboard: DashboardHandle | undefined;
+  if (withDashboard) {
+    // Ink and React load only here, so --help, --no-tui and pipes never load them.
+    const { openDashboard } = await import('../dashboard/open-dashboard.js');
+    dashboard = openDashboard({ host, audit, project });
+    report = (message) => dashboard?.notice(message);
+  }
+  const closeDashboard = async () => {
+    if (dashboard === undefined) return;
+    await dashboard.close();
+    dashboard = undefined;
+    report = printMessage;
+  };
+
   // A closed stdout (`| head`) stops the plugins as a signal does, without a message.
   const stopping = Promise.race([waitForSignal(), whenStdoutClosed().then(() => 'EPIPE' as const)]);
   try {
@@ -74,6 +92,14 @@ const start = async (argv: StartArgs): Promise<number> => {
     const running = host.plugins.filter((plugin) => plugin.state === 'running');
     if (argv.once) {
       printMessage(`started ${running.length} of ${host.plugins.length} plugins; stopping (--once)`);
+    } else if (dashboard !== undefined) {
+      // The dashboard stays up even with nothing running, so the reasons stay readable.
+      if (running.length === 0) dashboard.notice(`no plugin is running (${host.plugins.length} found); press q to quit`);
+      const unwatch = host.watchGrants();
+      const reason = await Promise.race([stopping, dashboard.quit.then(() => 'quit requested' as const)]);
+      unwatch();
+      await closeDashboard();
+      if (reason !== 'EPIPE') printMessage(`${reason}; stopping plugins`);
     } else if (running.length === 0) {
       printMessage(`no plugin is running (${host.plugins.length} found); nothing to do`);
     } else {
@@ -85,6 +111,7 @@ const start = async (argv: StartArgs): Promise<number> => {
       if (signal !== 'EPIPE') printMessage(`${signal} received; stopping plugins`);
     }
   } finally {
+    await closeDashboard();
     await host.stopAll();
     audit.close();
   }
@@ -106,9 +133,9 @@ export const startCommand: CommandModule<GlobalArgs, StartArgs> = {
       .option('tui', {
         type: 'boolean',
         default: true,
-        describe: 'Show the live view on a terminal; --no-tui prints NDJSON audit events on stdout',
+        describe: 'Show the live dashboard on a terminal; --no-tui prints NDJSON audit events on stdout',
       })
-      .example('$0 start', 'Run the plugins until Ctrl-C')
+      .example('$0 start', 'Run the plugins until Ctrl-C, with the dashboard on a terminal')
       .example('$0 start --once --no-tui | jq .', 'Start and stop every plugin, audit events as NDJSON')
       .example('$0 start --once --frozen', 'In CI: fail unless every plugin is locked, unchanged and granted'),
   handler: runHandler(start),

@@ -15,8 +15,8 @@ import type { WorkerMessage } from '../protocol.js';
 /** Sends one report now and then one every `MEMORY_REPORT_INTERVAL_MS`. */
 export const startMemoryReports = (send: (message: WorkerMessage) => void): void => {
   const report = () => {
-    const { heapUsed, heapTotal, external } = process.memoryUsage();
-    send({ type: 'memory', heapUsed, heapTotal, external });
+    const { heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+    send({ type: 'memory', heapUsed, heapTotal, external, arrayBuffers });
   };
   report();
   // Unreferenced: the reports never keep a worker alive.
