@@ -9,19 +9,19 @@
  * the intrinsics SES (ses 2.3.0) gives each compartment, and the names that
  * runtime/worker/endowments.ts adds. The test `check globals match the
  * compartment` lists them from a running plugin and fails when they differ.
- * Intl, Float32Array, Float64Array, WeakRef, FinalizationRegistry,
- * SharedArrayBuffer and Atomics are not among them.
+ * WeakRef, FinalizationRegistry, SharedArrayBuffer and Atomics are not
+ * among them.
  */
 export const COMPARTMENT_GLOBALS: ReadonlySet<string> = new Set([
   'AggregateError', 'Array', 'ArrayBuffer', 'BigInt', 'BigInt64Array', 'BigUint64Array', 'Boolean',
-  'Compartment', 'DataView', 'Date', 'Error', 'EvalError', 'Function', 'Infinity', 'Int16Array',
-  'Int32Array', 'Int8Array', 'JSON', 'Map', 'Math', 'NaN', 'Number', 'Object', 'Promise', 'Proxy',
+  'Compartment', 'DataView', 'Date', 'Error', 'EvalError', 'Float32Array', 'Float64Array', 'Function',
+  'Infinity', 'Int16Array', 'Int32Array', 'Int8Array', 'Intl', 'JSON', 'Map', 'Math', 'NaN', 'Number', 'Object', 'Promise', 'Proxy',
   'RangeError', 'ReferenceError', 'Reflect', 'RegExp', 'Set', 'String', 'Symbol', 'SyntaxError',
   'TextDecoder', 'TextEncoder', 'TypeError', 'URIError', 'URL', 'URLSearchParams', 'Uint16Array',
   'Uint32Array', 'Uint8Array', 'Uint8ClampedArray', 'WeakMap', 'WeakSet', 'atob', 'btoa',
   'clearInterval', 'clearTimeout', 'crypto', 'decodeURI', 'decodeURIComponent', 'encodeURI',
-  'encodeURIComponent', 'escape', 'eval', 'globalThis', 'harden', 'isFinite', 'isNaN', 'lockdown',
-  'parseFloat', 'parseInt', 'queueMicrotask', 'setInterval', 'setTimeout', 'structuredClone',
+  'encodeURIComponent', 'escape', 'eval', 'global', 'globalThis', 'harden', 'isFinite', 'isNaN', 'lockdown',
+  'parseFloat', 'parseInt', 'queueMicrotask', 'self', 'setInterval', 'setTimeout', 'structuredClone',
   'undefined', 'unescape',
 ]);
 

@@ -64,6 +64,12 @@ export const makeEndowments = (timers: PluginTimers, makeError: ErrorMaker): Rec
     URL: globalThis.URL,
     URLSearchParams: globalThis.URLSearchParams,
     Intl: globalThis.Intl,
+    // SES leaves these out of compartments because the bits of a NaN they
+    // store could carry a signal between compartments of one realm. Each
+    // plugin has a worker, and so a realm, of its own, and numeric libraries
+    // need them, so the plugin gets the hardened intrinsics.
+    Float32Array: globalThis.Float32Array,
+    Float64Array: globalThis.Float64Array,
     atob: (data: string) => globalThis.atob(data),
     btoa: (data: string) => globalThis.btoa(data),
     structuredClone: (value: unknown, options?: Parameters<typeof globalThis.structuredClone>[1]) =>
