@@ -33,10 +33,12 @@ const suggestOption = (message: string, known: readonly string[]): string => {
   // yargs also lists the camelCase form of each dashed name; one form is enough.
   const names = unknown.split(', ').filter((name) => !/[A-Z]/.test(name));
   const hints = names.flatMap((name) => {
+    // An option of another command: a suggestion of the same name would read as nonsense.
+    if (known.includes(name)) return [`--${name} is an option of another command, not of this one; run plugrun <command> --help to list its options`];
     const closest = closestName(name, known);
-    return closest === undefined ? [] : [`--${closest} instead of --${name}`];
+    return closest === undefined ? [] : [`Did you mean --${closest} instead of --${name}?`];
   });
-  return hints.length === 0 ? '' : `. Did you mean ${hints.join(', ')}?`;
+  return hints.length === 0 ? '' : `. ${hints.join(' ')}`;
 };
 
 // `| head` closes stdout early; that ends the output, not the process with a stack trace.

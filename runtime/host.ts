@@ -203,6 +203,16 @@ export class Host {
       }
       locked.set(plugin.name, entry);
     }
+    // A pinned plugin whose folder is gone is not an error for start (nothing
+    // of it can run), but the person running start should know.
+    if (lock.state === 'ok' && only === undefined) {
+      const onDisk = new Set([...discovery.valid, ...discovery.invalid].map((plugin) => plugin.name));
+      for (const name of Object.keys(lock.lockfile.plugins).sort()) {
+        if (!onDisk.has(name)) {
+          this.#options.report(`plugin "${name}" is in the lockfile but not in ${project.pluginsDir}; restore its folder, or remove it from the lockfile with: plugrun lock`);
+        }
+      }
+    }
 
     // 3. Order. Plugins refused above make their dependents wait for nothing.
     const unavailable: Exclusion[] = [...this.#reports.values()].map((report) => ({ plugin: report.name, reason: report.reason ?? report.state }));

@@ -67,7 +67,7 @@ A plugin for plugrun, made by \`plugrun new ${options.name}\`.
 | --- | --- |
 | \`plugin.json\` | the manifest: name, version, description, author, license, entry and requested capabilities |
 | \`index.js\` | the entry module: \`start\`, \`stop\` and \`commands\` |
-| \`test/${options.name}.test.js\` | a uvu test that checks, locks, starts and calls the plugin through the plugrun CLI, in a temporary project |
+| \`test/${options.name}.test.mjs\` | a uvu test that checks, locks, starts and calls the plugin through the plugrun CLI, in a temporary project |
 
 ## Develop
 
@@ -101,24 +101,25 @@ manifest does not request.
 
 ## Test
 
-The test needs [uvu](https://github.com/lukeed/uvu) and plugrun installed
-in the project (\`npm install --save-dev uvu plugrun\`):
+The test needs [uvu](https://github.com/lukeed/uvu) in the project
+(\`npm install --save-dev uvu\`) and the plugrun CLI. Point the
+\`PLUGRUN_BIN\` environment variable at plugrun's \`dist/cli/main.js\`
+(\`plugrun new\` prints the path of the plugrun that made this folder):
 
 \`\`\`sh
-node plugins/${options.name}/test/${options.name}.test.js
+PLUGRUN_BIN=/path/to/plugrun/dist/cli/main.js node plugins/${options.name}/test/${options.name}.test.mjs
 \`\`\`
 
-It finds the plugrun CLI through the \`PLUGRUN_BIN\` environment variable
-(the path of plugrun's \`dist/cli/main.js\`) when that is set, and otherwise
-as the \`plugrun\` package installed in the project's \`node_modules\`. It copies
+Without \`PLUGRUN_BIN\`, the test looks for a \`plugrun\` package in the
+project's \`node_modules\`, for a project that has plugrun as a dependency. It copies
 the plugin into a temporary project, so it never touches this project's
 lockfile or state.
 `;
 
-/** test/<name>.test.js: runs the plugin through the real plugrun CLI in a temporary project. */
+/** test/<name>.test.mjs: runs the plugin through the real plugrun CLI in a temporary project. */
 export const testFile = (options: ScaffoldOptions): string => `// Checks, locks, starts and calls the ${options.name} plugin through the plugrun
 // CLI, in a temporary copy of the plugin, so this project's lockfile and
-// state are never touched. Run it with: node plugins/${options.name}/test/${options.name}.test.js
+// state are never touched. Run it with: node plugins/${options.name}/test/${options.name}.test.mjs
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -141,7 +142,7 @@ const findPlugrun = () => {
     const { bin } = JSON.parse(fs.readFileSync(packageJson, 'utf8'));
     return path.join(path.dirname(packageJson), typeof bin === 'string' ? bin : bin.plugrun);
   } catch {
-    throw new Error('plugrun not found: install it in the project (npm install --save-dev plugrun), or set PLUGRUN_BIN to the path of its dist/cli/main.js');
+    throw new Error("plugrun not found: set PLUGRUN_BIN to the path of plugrun's dist/cli/main.js, or add plugrun to this project's dependencies");
   }
 };
 

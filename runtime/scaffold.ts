@@ -51,7 +51,7 @@ export const scaffoldPlugin = (project: ProjectPaths, options: ScaffoldOptions):
     ['plugin.json', manifestFile(options)],
     ['index.js', entryFile(options)],
     ['README.md', readmeFile(options)],
-    [`test/${options.name}.test.js`, testFile(options)],
+    [`test/${options.name}.test.mjs`, testFile(options)],
   ];
   try {
     for (const [relative, content] of files) {

@@ -154,7 +154,7 @@ export const auditCommand: CommandModule<GlobalArgs, AuditArgs> = {
     yargs
       .command(verifyCommand)
       .option('plugin', { type: 'string', array: true, describe: 'Only events of this plugin (repeatable)' })
-      .option('cap', { type: 'string', array: true, describe: 'Only this cap: fs, net, db, msg, config, log, runtime (repeatable)' })
+      .option('cap', { type: 'string', array: true, choices: ['fs', 'net', 'db', 'msg', 'config', 'log', 'runtime'], describe: 'Only this cap (repeatable)' })
       .option('op', { type: 'string', array: true, describe: 'Only this op, such as readFile or start (repeatable)' })
       .option('outcome', { type: 'string', array: true, choices: ['allowed', 'denied', 'error'], describe: 'Only this outcome (repeatable)' })
       .option('since', { type: 'string', describe: 'Only events at or after this time: ISO 8601, or a duration before now such as 10m' })

@@ -5,6 +5,7 @@
 
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import type { CommandModule } from 'yargs';
 
@@ -65,7 +66,7 @@ const scaffold = async (argv: NewArgs): Promise<number> => {
   const cwd = process.cwd();
   const relativeDir = path.relative(cwd, result.dir) || '.';
   const dirOption = project.root === cwd ? '' : ` --dir ${shellWord(path.relative(cwd, project.root) || '.')}`;
-  const testPath = path.join(relativeDir, 'test', `${name}.test.js`);
+  const testPath = path.join(relativeDir, 'test', `${name}.test.mjs`);
   printMessage(
     [
       `created ${relativeDir}${path.sep}: ${result.files.join(', ')}`,
@@ -74,7 +75,8 @@ const scaffold = async (argv: NewArgs): Promise<number> => {
       `  plugrun lock ${name}${dirOption}           pin the plugin in the lockfile, after review`,
       `  plugrun start --once${dirOption}         run every locked plugin's start() and stop()`,
       `  plugrun call ${name} hello '{"name":"Ada"}'${dirOption}`,
-      `  node ${shellWord(testPath)}   run its test (needs uvu and plugrun installed in the project, or PLUGRUN_BIN)`,
+      `  PLUGRUN_BIN=${shellWord(fileURLToPath(new URL('../main.js', import.meta.url)))} node ${shellWord(testPath)}`,
+      '      run its test (needs uvu in the project: npm install --save-dev uvu)',
     ].join('\n'),
   );
   return ExitCode.ok;

@@ -89,6 +89,8 @@ const start = async (argv: StartArgs): Promise<number> => {
     await host.load();
     await host.startAll();
 
+    // Events wait for the end of the event-loop turn; flushed now, they come before the message below.
+    audit.flush();
     const running = host.plugins.filter((plugin) => plugin.state === 'running');
     if (argv.once) {
       printMessage(`started ${running.length} of ${host.plugins.length} plugins; stopping (--once)`);

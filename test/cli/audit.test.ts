@@ -118,7 +118,7 @@ test('audit filters by time', withProject({}, async (project) => {
 }));
 
 test('audit rejects bad options', withProject({}, async (project) => {
-  for (const args of [['--since', 'soon'], ['--until', '5 minutes'], ['--limit', '0'], ['--outcome', 'maybe']]) {
+  for (const args of [['--since', 'soon'], ['--until', '5 minutes'], ['--limit', '0'], ['--outcome', 'maybe'], ['--cap', 'nets']]) {
     const result = await runCli(['audit', ...args], { cwd: project.dir });
     assert.is(result.code, 2, args.join(' '));
     assert.is(result.stdout, '');

@@ -264,6 +264,13 @@ test('unknown command suggests one', async () => {
 
 test('unknown flag is a usage error', async () => {
   const result = await runCli(['ls', '--jsn'], { cwd: '/' });
+
+test('an option of another command is named as such', async () => {
+  const result = await runCli(['ls', '--frozen'], { cwd: '/' });
+  assert.is(result.code, 2);
+  assert.match(result.stderr, '--frozen is an option of another command');
+  assert.not.match(result.stderr, 'instead of --frozen');
+});
   assert.is(result.code, 2);
   assert.match(result.stderr, 'Unknown argument');
   assert.match(result.stderr, 'Did you mean --json');

@@ -14,9 +14,9 @@ test(
     const created = await runCli(['new', 'weather', '--author', 'Ada Lovelace'], { cwd: project.dir });
     assert.is(created.code, 0, created.stderr);
     assert.is(created.stdout, '');
-    assert.match(created.stderr, `created ${path.join('plugins', 'weather')}${path.sep}: plugin.json, index.js, README.md, test/weather.test.js`);
+    assert.match(created.stderr, `created ${path.join('plugins', 'weather')}${path.sep}: plugin.json, index.js, README.md, test/weather.test.mjs`);
     assert.match(created.stderr, 'plugrun lock weather');
-    assert.match(created.stderr, 'node plugins/weather/test/weather.test.js');
+    assert.match(created.stderr, `PLUGRUN_BIN=${path.join(repoRoot, 'dist', 'cli', 'main.js')} node plugins/weather/test/weather.test.mjs`);
 
     const manifest = JSON.parse(project.read('plugins/weather/plugin.json'));
     const parsed = ManifestStruct.safeParse(manifest);
@@ -61,7 +61,7 @@ test(
     // As in a user's project, uvu is installed in the project's node_modules; plugrun is found through PLUGRUN_BIN.
     fs.mkdirSync(path.join(project.dir, 'node_modules'));
     fs.symlinkSync(path.join(repoRoot, 'node_modules', 'uvu'), path.join(project.dir, 'node_modules', 'uvu'));
-    const result = spawnSync(process.execPath, ['plugins/tested/test/tested.test.js'], {
+    const result = spawnSync(process.execPath, ['plugins/tested/test/tested.test.mjs'], {
       cwd: project.dir,
       encoding: 'utf8',
       env: { ...process.env, PLUGRUN_BIN: cliPath },
@@ -84,9 +84,9 @@ test(
     fs.symlinkSync(path.join(repoRoot, 'node_modules', 'uvu'), path.join(project.dir, 'node_modules', 'uvu'));
     const env = { ...process.env };
     delete env.PLUGRUN_BIN;
-    const result = spawnSync(process.execPath, ['plugins/lonely/test/lonely.test.js'], { cwd: project.dir, encoding: 'utf8', env });
+    const result = spawnSync(process.execPath, ['plugins/lonely/test/lonely.test.mjs'], { cwd: project.dir, encoding: 'utf8', env });
     assert.is.not(result.status, 0);
-    assert.match(result.stderr, 'plugrun not found: install it in the project (npm install --save-dev plugrun), or set PLUGRUN_BIN');
+    assert.match(result.stderr, "plugrun not found: set PLUGRUN_BIN to the path of plugrun's dist/cli/main.js");
   }),
 );
 
@@ -143,7 +143,7 @@ test(
     assert.equal(output, {
       plugin: 'remote',
       dir: path.join(fs.realpathSync(project.dir), 'app', 'plugins', 'remote'),
-      files: ['plugin.json', 'index.js', 'README.md', 'test/remote.test.js'],
+      files: ['plugin.json', 'index.js', 'README.md', 'test/remote.test.mjs'],
     });
     assert.is(JSON.parse(project.read('app/plugins/remote/plugin.json')).description, 'Fetches things.');
   }),

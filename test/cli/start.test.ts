@@ -364,4 +364,16 @@ test('dependency cycle is reported', withProject({
   assert.ok(parseNdjson(result.stdout).some((event) => event.plugin === 'd' && event.op === 'start' && event.outcome === 'allowed'));
 }));
 
+test('start names a locked plugin whose folder is gone', withProject({
+  kept: { files: { 'index.js': 'export async function start() {}\n' } },
+  gone: { files: { 'index.js': 'export async function start() {}\n' } },
+}, async (project) => {
+  await lockProject(project.dir);
+  fs.rmSync(path.join(project.dir, 'plugins', 'gone'), { recursive: true });
+  const result = await runCli(['start', '--once', '--no-tui'], { cwd: project.dir });
+  assert.is(result.code, 0, result.stderr);
+  assert.match(result.stderr, 'plugin "gone" is in the lockfile but not in');
+  assert.match(result.stderr, 'started 1 of 1 plugins');
+}));
+
 test.run();
