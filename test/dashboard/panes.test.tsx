@@ -3,6 +3,8 @@ import { render } from 'ink-testing-library';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
+import { HELP_ENTRIES } from '../../cli/dashboard/components/HelpPanel.js';
+
 import { AuditFeed } from '../../cli/dashboard/audit-feed.js';
 import { AuditPane } from '../../cli/dashboard/components/AuditPane.js';
 import { Footer, KEYS_LINE } from '../../cli/dashboard/components/Footer.js';
@@ -129,6 +131,12 @@ test('footer shows the latest notice and the keys', () => {
   assert.match(frame, KEYS_LINE);
   assert.ok(KEYS_LINE.length <= 80);
   unmount();
+});
+
+test('help lines fit 80 columns', () => {
+  for (const [key, text] of HELP_ENTRIES) {
+    assert.ok(12 + text.length <= 78, `the help line of ${key} is ${12 + text.length} columns wide`);
+  }
 });
 
 test.run();

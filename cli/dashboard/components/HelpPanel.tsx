@@ -4,14 +4,14 @@
 
 import { Box, Text } from 'ink';
 
-/** Each key and what it does. */
+/** Each key and what it does; each line fits 80 columns after the 12-column key. */
 export const HELP_ENTRIES: ReadonlyArray<readonly [string, string]> = [
   ['↑ / ↓', 'select a plugin'],
-  ['Enter', 'show only the selected plugin in the audit pane; again to show all'],
+  ['Enter', "show only the selected plugin's events; again to show all"],
   ['d', 'show only denied calls; again to show all'],
-  ['p', 'pause the audit pane; events keep arriving, are counted and shown on resume'],
+  ['p', 'pause the audit pane; new events are counted and shown on resume'],
   ['g', "grant the selected plugin's pending requests, after y/n"],
-  ['r', 'revoke one grant of the selected plugin, picked from a list, after y/n'],
+  ['r', 'revoke a grant of the selected plugin: pick one, then y/n'],
   ['Esc', 'clear the filters, or cancel a question'],
   ['?', 'show or hide this help'],
   ['q / Ctrl-C', 'stop the plugins (their stop hooks run) and quit'],
