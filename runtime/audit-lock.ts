@@ -154,7 +154,13 @@ export class AppendLock {
     }
     this.#idleRelease ??= setTimeout(() => {
       this.#idleRelease = undefined;
-      if (!this.#inUse) this.#unlink();
+      if (this.#inUse) return;
+      try {
+        this.#unlink();
+      } catch (error) {
+        // A timer has no caller to report to; the next acquire sees the lock file as it is.
+        process.emitWarning(`could not release the audit log lock ${this.lockPath}: ${(error as Error).message}`);
+      }
     }, LEASE_IDLE_MS).unref();
   }
 
@@ -173,7 +179,8 @@ export class AppendLock {
     if (!this.#held) return;
     this.#held = false;
     if (holders.get(this.lockPath) === this) holders.delete(this.lockPath);
-    fs.unlinkSync(this.lockPath);
+    // Gone already when the state folder was removed while the lock was kept.
+    fs.rmSync(this.lockPath, { force: true });
   }
 
   #tryLink(): boolean {

@@ -104,4 +104,21 @@ test('two logs of one file in one process take turns', () => {
   assert.is(result.events, 6);
 });
 
+test('a kept lock survives its folder being removed', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plugrun-lease-'));
+  const log = new AuditLog(path.join(dir, 'audit.ndjson'));
+  log.write({ plugin: 'gone', cap: 'log', op: 'info', outcome: 'allowed' });
+  log.flush();
+  const warnings: string[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning.message);
+  process.on('warning', onWarning);
+  fs.rmSync(dir, { recursive: true, force: true });
+
+  // The idle release runs now, on a lock file that is gone: no exception escapes it.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  process.removeListener('warning', onWarning);
+  assert.equal(warnings, []);
+  assert.not.ok(fs.existsSync(dir));
+});
+
 test.run();
