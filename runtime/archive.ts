@@ -238,7 +238,7 @@ const settle = (pending: Promise<Attempt>): Promise<Outcome> =>
 
 /**
  * Whether a build needs Node built-ins: it failed on an import of one, or
- * its archive holds a CommonJS `require` of one that would fail at load.
+ * its archive contains a CommonJS `require` of a built-in, which throws when it runs.
  */
 const needsBuiltins = (outcome: Outcome): boolean => {
   if (!outcome.ok) {
@@ -257,7 +257,7 @@ const needsBuiltins = (outcome: Outcome): boolean => {
  * export condition and `browser` package.json field, as bundlers do for a
  * browser target, so a package that ships a browser build uses it. That
  * build is kept only when it succeeds and needs no built-in; otherwise the
- * first build's archive or error stands. Both builds depend only on the
+ * first build's archive or error is used. Both builds depend only on the
  * files they read, so the same files always give the same archive.
  */
 export const buildPluginArchive = async (pluginDir: string, manifest: ArchiveManifest): Promise<PluginArchive> => {
