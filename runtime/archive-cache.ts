@@ -10,6 +10,10 @@
  * still resolves to the same place. And whatever archive is used, the worker
  * recomputes its integrity from the bytes it receives and compares it with
  * the lockfile, so an edited cache entry is refused like edited code.
+ *
+ * The probes cover every file both builds read when a build fell back to
+ * the browser builds of dependencies, so a cache miss repeats the same
+ * choice and gives the same bytes.
  */
 
 import fs from 'node:fs';
@@ -20,7 +24,7 @@ import { computeSha256 } from './integrity.js';
 import type { SourceFinding } from './source-scan.js';
 
 /** Version of the cache entry format; entries of another version are rebuilt. */
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2;
 
 interface CacheEntry {
   readonly format: number;
@@ -28,6 +32,8 @@ interface CacheEntry {
   /** SHA-256 of the manifest fields the build used. */
   readonly manifestKey: string;
   readonly mapSha512: string;
+  /** Whether the build fell back to the browser builds of dependencies. */
+  readonly browserBuilds: boolean;
   readonly packageJson: string;
   readonly findings: readonly SourceFinding[];
   readonly probes: ReadonlyArray<readonly [string, Probe]>;
@@ -79,6 +85,7 @@ const readCached = async (cacheDir: string, pluginDir: string, manifest: Archive
   return {
     bytes,
     mapSha512: entry.mapSha512,
+    browserBuilds: entry.browserBuilds,
     packageJsonBytes: Buffer.from(entry.packageJson, 'base64'),
     findings: entry.findings,
     probes: new Map(entry.probes),
@@ -94,6 +101,7 @@ const writeCached = async (cacheDir: string, pluginDir: string, manifest: Archiv
     root: await fs.promises.realpath(pluginDir),
     manifestKey: manifestKeyOf(manifest),
     mapSha512: archive.mapSha512,
+    browserBuilds: archive.browserBuilds,
     packageJson: Buffer.from(archive.packageJsonBytes).toString('base64'),
     findings: archive.findings,
     probes: [...archive.probes],

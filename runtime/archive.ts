@@ -7,7 +7,8 @@
  * neither a `../` import, a dependency that Node would find in a parent
  * `node_modules`, nor a symbolic link that leaves the folder can pull a file
  * from outside into the archive. Node built-ins have no place in an archive,
- * so importing one fails here, with the import named.
+ * so importing one fails here, with the import named, unless the browser
+ * builds of the plugin's dependencies do without it.
  */
 
 // The compartment mapper's linker expects the `Compartment` global that `ses`
@@ -24,7 +25,8 @@ import { makeReadPowers } from '@endo/compartment-mapper/node-powers.js';
 
 import { PlugrunError } from '../capabilities/errors.js';
 import { computeSha256, computeSha512 } from './integrity.js';
-import { explainLoadError } from './load-errors.js';
+import { BROWSER_CONDITIONS, builtinRequiresIn, emptyModuleSource, makeIgnoredFileLookup } from './browser-build.js';
+import { builtinImportIn, explainLoadError } from './load-errors.js';
 import { makeNestedTypeLookup } from './nested-type.js';
 import { rewriteModuleSource } from './source-rewrite.js';
 import { formatFinding, scanModuleSource, type SourceFinding } from './source-scan.js';
@@ -41,6 +43,8 @@ export interface PluginArchive {
   readonly findings: readonly SourceFinding[];
   /** Every path inside the plugin folder the build looked at, keyed by absolute path. */
   readonly probes: ReadonlyMap<string, Probe>;
+  /** True when the build fell back to the browser builds of the plugin's dependencies. */
+  readonly browserBuilds: boolean;
   /** True when the archive came from the archive cache rather than a build. */
   readonly cached?: boolean;
 }
@@ -163,23 +167,29 @@ const readOptional = async (filePath: string): Promise<Uint8Array | undefined> =
   }
 };
 
-/**
- * Reads the plugin folder once and builds its archive. Fails with a
- * `PlugrunError` naming the offending import or file when the plugin reaches
- * outside its folder or imports a Node built-in.
- */
-export const buildPluginArchive = async (pluginDir: string, manifest: ArchiveManifest): Promise<PluginArchive> => {
-  const root = await fs.promises.realpath(pluginDir);
-  const packageJsonBytes = await readOptional(path.join(root, 'package.json'));
-  const escapes: string[] = [];
-  const probes = new Map<string, Probe>();
-  const packageJsonPath = path.join(root, 'package.json');
-  probes.set(packageJsonPath, packageJsonBytes === undefined ? { kind: 'missing' } : { kind: 'file', sha256: computeSha256(packageJsonBytes) });
-  const confinedFs = makeConfinedFs(root, manifest, packageJsonBytes, escapes, probes);
-  const powers = makeReadPowers({ fs: confinedFs as never, url, crypto });
+/** One build's archive and the findings of its source scan. */
+interface Attempt {
+  readonly bytes: Uint8Array;
+  readonly sha512: string;
+  readonly findings: SourceFinding[];
+}
 
+/**
+ * Builds the archive once, with the browser builds of dependencies or
+ * without. Throws compartment-mapper's error as it is, or a `PlugrunError`
+ * for a link that leads outside the plugin folder.
+ */
+const buildOnce = async (
+  root: string,
+  manifest: ArchiveManifest,
+  confinedFs: ReturnType<typeof makeConfinedFs>,
+  escapes: string[],
+  browser: boolean,
+): Promise<Attempt> => {
+  const powers = makeReadPowers({ fs: confinedFs as never, url, crypto });
   const findings: SourceFinding[] = [];
   const languageOf = makeNestedTypeLookup(confinedFs.promises.readFile);
+  const isIgnored = makeIgnoredFileLookup(confinedFs.promises.readFile);
   // Each module is rewritten where SES would reject harmless text or where
   // it reads process.env.NODE_ENV, then scanned for what is left. The
   // rewritten text is what the archive holds, so the integrity covers
@@ -187,6 +197,9 @@ export const buildPluginArchive = async (pluginDir: string, manifest: ArchiveMan
   const rewrite =
     (inferred: 'mjs' | 'cjs') => async (bytes: Uint8Array, _specifier: string, location: string, packageLocation: string) => {
       const language = (await languageOf(location, packageLocation)) ?? inferred;
+      if (browser && (await isIgnored(location, packageLocation))) {
+        return { bytes: new TextEncoder().encode(emptyModuleSource(language)), parser: language };
+      }
       const file = path.relative(root, url.fileURLToPath(location));
       const source = new TextDecoder().decode(bytes);
       const rewritten = rewriteModuleSource(source, language);
@@ -199,30 +212,91 @@ export const buildPluginArchive = async (pluginDir: string, manifest: ArchiveMan
   try {
     archive = await makeAndHashArchive(powers, entry, {
       moduleTransforms: { mjs: rewrite('mjs'), cjs: rewrite('cjs') },
+      ...(browser ? { conditions: new Set(BROWSER_CONDITIONS) } : {}),
     });
     // Parsing the archive as the worker will checks every module's hash and
-    // that no file is left over. Imports of Node built-ins are exits that only
-    // fail when the plugin is evaluated, naming the import.
+    // that no file is left over. CommonJS requires of Node built-ins are
+    // kept as errors that throw only when the require runs.
     await parseArchive(archive.bytes, manifest.name, { computeSha512 });
   } catch (error) {
     if (escapes.length > 0) throw new PlugrunError('PLUGRUN_INVALID', escapes.join('\n'), { cause: error });
-    throw explainLoadError(manifest.name, error);
+    throw error;
   }
+  // makeAndHashArchive returns the hash whenever the read powers can hash, which ours can.
+  if (archive.sha512 === undefined) throw new Error('compartment-mapper returned no SHA-512 for the archive');
+  return { bytes: archive.bytes, sha512: archive.sha512, findings };
+};
 
+/** The outcome of one build: its archive, or the error it failed with. */
+type Outcome = { readonly ok: true; readonly attempt: Attempt } | { readonly ok: false; readonly error: unknown };
+
+const settle = (pending: Promise<Attempt>): Promise<Outcome> =>
+  pending.then(
+    (attempt) => ({ ok: true as const, attempt }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+
+/**
+ * Whether a build needs Node built-ins: it failed on an import of one, or
+ * its archive contains a CommonJS `require` of a built-in, which throws when it runs.
+ */
+const needsBuiltins = (outcome: Outcome): boolean => {
+  if (!outcome.ok) {
+    if (outcome.error instanceof PlugrunError) return false;
+    return builtinImportIn(outcome.error instanceof Error ? outcome.error.message : String(outcome.error)) !== undefined;
+  }
+  return builtinRequiresIn(outcome.attempt.bytes).length > 0;
+};
+
+/**
+ * Reads the plugin folder and builds its archive. Fails with a
+ * `PlugrunError` naming the offending import or file when the plugin reaches
+ * outside its folder or imports a Node built-in.
+ *
+ * A build that needs a Node built-in is made once more with the `browser`
+ * export condition and `browser` package.json field, as bundlers do for a
+ * browser target, so a package that ships a browser build uses it. That
+ * build is kept only when it succeeds and needs no built-in; otherwise the
+ * first build's archive or error is used. Both builds depend only on the
+ * files they read, so the same files always give the same archive.
+ */
+export const buildPluginArchive = async (pluginDir: string, manifest: ArchiveManifest): Promise<PluginArchive> => {
+  const root = await fs.promises.realpath(pluginDir);
+  const packageJsonBytes = await readOptional(path.join(root, 'package.json'));
+  const probes = new Map<string, Probe>();
+  const packageJsonPath = path.join(root, 'package.json');
+  probes.set(packageJsonPath, packageJsonBytes === undefined ? { kind: 'missing' } : { kind: 'file', sha256: computeSha256(packageJsonBytes) });
+  // The probes of both builds are kept, because either build's files decide which archive is used.
+  const attempt = (browser: boolean): Promise<Outcome> => {
+    const escapes: string[] = [];
+    const confinedFs = makeConfinedFs(root, manifest, packageJsonBytes, escapes, probes);
+    return settle(buildOnce(root, manifest, confinedFs, escapes, browser));
+  };
+
+  let outcome = await attempt(false);
+  let browserBuilds = false;
+  if (needsBuiltins(outcome)) {
+    const retry = await attempt(true);
+    if (retry.ok && !needsBuiltins(retry)) {
+      outcome = retry;
+      browserBuilds = true;
+    }
+  }
+  if (!outcome.ok) throw explainLoadError(manifest.name, outcome.error);
+
+  const { findings } = outcome.attempt;
   const rejected = findings.filter((finding) => finding.kind !== 'require-in-module');
   if (rejected.length > 0) {
     const lines = rejected.map((finding) => `  ${formatFinding(finding)}`).join('\n');
     throw new PlugrunError('PLUGRUN_INVALID', `plugin "${manifest.name}" cannot be loaded:\n${lines}`);
   }
 
-  // makeAndHashArchive returns the hash whenever the read powers can hash, which ours can.
-  if (archive.sha512 === undefined) throw new Error('compartment-mapper returned no SHA-512 for the archive');
-
   return {
-    bytes: archive.bytes,
-    mapSha512: archive.sha512,
+    bytes: outcome.attempt.bytes,
+    mapSha512: outcome.attempt.sha512,
     packageJsonBytes: packageJsonBytes ?? new Uint8Array(0),
     findings,
     probes,
+    browserBuilds,
   };
 };

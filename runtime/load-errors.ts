@@ -17,6 +17,15 @@ const isBuiltinSpecifier = (specifier: string): boolean => {
 };
 
 /**
+ * Returns the Node built-in that a compartment-mapper "Cannot find module"
+ * message names, or undefined when the message names none.
+ */
+export const builtinImportIn = (message: string): string | undefined => {
+  const missing = /Cannot find (?:external )?module "([^"]+)"/.exec(message);
+  return missing && isBuiltinSpecifier(missing[1]!) ? missing[1] : undefined;
+};
+
+/**
  * Rewrites compartment-mapper's load errors to name the import that failed
  * and the reason, for the plugin's author.
  */

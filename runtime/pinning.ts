@@ -21,20 +21,31 @@ import { pluginStatePaths, type ProjectPaths } from './project.js';
 
 const byName = (a: { readonly name: string }, b: { readonly name: string }): number => compareText(a.name, b.name);
 
+/** A plugin's integrity, and whether its archive uses the browser builds of its dependencies. */
+export interface PluginPin {
+  readonly integrity: string;
+  readonly browserBuilds: boolean;
+}
+
 /**
  * Computes the integrity of a plugin as it is on disk now. `fresh` skips the
  * archive cache, as pinning should rest on a build of its own.
  */
-export const computePluginIntegrity = async (project: ProjectPaths, plugin: DiscoveredPlugin, fresh: boolean): Promise<string> => {
+export const computePluginPin = async (project: ProjectPaths, plugin: DiscoveredPlugin, fresh: boolean): Promise<PluginPin> => {
   const { name, manifest } = plugin;
   const cacheDir = path.join(project.stateDir, 'archives');
   const archive = await loadPluginArchive(plugin.dir, { name, version: manifest.version, main: manifest.main }, cacheDir, { fresh });
-  return computeIntegrity({
+  const integrity = computeIntegrity({
     manifestBytes: plugin.manifestBytes,
     packageJsonBytes: archive.packageJsonBytes,
     mapSha512: archive.mapSha512,
   });
+  return { integrity, browserBuilds: archive.browserBuilds };
 };
+
+/** Computes the integrity of a plugin as it is on disk now; see `computePluginPin`. */
+export const computePluginIntegrity = async (project: ProjectPaths, plugin: DiscoveredPlugin, fresh: boolean): Promise<string> =>
+  (await computePluginPin(project, plugin, fresh)).integrity;
 
 /** The state of a plugin on disk compared with its lockfile entry. */
 export type LockState = 'locked' | 'unlocked' | 'changed' | 'invalid' | 'missing';
@@ -156,6 +167,8 @@ export interface PinResult {
   readonly previous?: { readonly version: string; readonly integrity: string };
   /** Requested capabilities that are not granted. */
   readonly pending: readonly string[];
+  /** True when the archive uses the browser builds of the plugin's dependencies, because the Node builds need a Node built-in. */
+  readonly browserBuilds?: boolean;
   readonly error?: string;
 }
 
@@ -180,13 +193,13 @@ export const lockPlugins = async (project: ProjectPaths, names: readonly string[
   }
 
   // Hash outside the lockfile lock, since building archives is the slow part.
-  const pins = new Map<string, { version: string; integrity: string; requested: readonly string[] }>();
+  const pins = new Map<string, { version: string; integrity: string; browserBuilds: boolean; requested: readonly string[] }>();
   for (const plugin of discovery.valid) {
     if (wanted && !wanted.has(plugin.name)) continue;
     try {
       pins.set(plugin.name, {
         version: plugin.manifest.version,
-        integrity: await computePluginIntegrity(project, plugin, true),
+        ...(await computePluginPin(project, plugin, true)),
         requested: [...(plugin.manifest.capabilities ?? [])].sort(),
       });
     } catch (error) {
@@ -211,6 +224,7 @@ export const lockPlugins = async (project: ProjectPaths, names: readonly string[
         integrity: pin.integrity,
         ...(previous && change === 'updated' ? { previous: { version: previous.version, integrity: previous.integrity } } : {}),
         pending,
+        ...(pin.browserBuilds ? { browserBuilds: true } : {}),
       });
     }
     if (wanted === undefined) {

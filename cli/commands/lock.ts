@@ -47,6 +47,11 @@ const lock = async (argv: LockArgs): Promise<number> => {
         printMessage(`failed to lock ${result.name}: ${result.error}`);
         break;
     }
+    if (result.browserBuilds === true) {
+      printMessage(
+        `${result.name} uses the browser builds of its dependencies: their Node builds import Node built-ins, which plugins cannot import (see docs/compat.md)`,
+      );
+    }
     if (result.pending.length > 0) {
       printMessage(
         `${result.name} requests ${result.pending.join(', ')}, not granted; to allow: plugrun grant ${result.name} ${result.pending.join(' ')}`,
