@@ -49,17 +49,18 @@ const escapeEvalInRaw = (raw: string): string =>
   });
 
 /**
- * Rewrites text that SES takes for a direct `eval(` call but that is not
- * one: in comments it becomes `EVAL(`, in string literals, untagged template
- * text and regular expressions the `e` is written as the escape `\x65`. A
- * real `eval(...)` call is left as it is, so the scan still reports it: SES
- * cannot run direct eval. Source that Babel cannot parse is returned unchanged.
+ * Lists the edits that make text SES takes for a direct `eval(` call, but
+ * that is not one, acceptable: in comments it becomes `EVAL(`, in string
+ * literals, untagged template text and regular expressions the `e` is
+ * written as the escape `\x65`. A real `eval(...)` call is left as it is, so
+ * the scan still reports it: SES cannot run direct eval. Source that Babel
+ * cannot parse gets no edits.
  */
-export const evadeEvalText = (source: string, language: 'mjs' | 'cjs'): string => {
+export const findEvalTextEdits = (source: string, language: 'mjs' | 'cjs'): SourceEdit[] => {
   directEvalPattern.lastIndex = 0;
-  if (!directEvalPattern.test(source)) return source;
+  if (!directEvalPattern.test(source)) return [];
   const ast = parseModuleSource(source, language);
-  if (ast === undefined) return source;
+  if (ast === undefined) return [];
 
   const edits: SourceEdit[] = [];
   const escapeRange = (start: number | null | undefined, end: number | null | undefined, rewrite: (text: string) => string) => {
@@ -85,5 +86,13 @@ export const evadeEvalText = (source: string, language: 'mjs' | 'cjs'): string =
       for (const quasi of path.node.quasis) escapeRange(quasi.start, quasi.end, escapeEvalInRaw);
     },
   });
-  return applySourceEdits(source, edits);
+  return edits;
 };
+
+/**
+ * Rewrites text that SES takes for a direct `eval(` call but that is not
+ * one, as `findEvalTextEdits` lists it. Source that Babel cannot parse is
+ * returned unchanged.
+ */
+export const evadeEvalText = (source: string, language: 'mjs' | 'cjs'): string =>
+  applySourceEdits(source, findEvalTextEdits(source, language));

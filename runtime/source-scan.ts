@@ -53,7 +53,7 @@ export const scanModuleSource = (source: string, file: string, language: 'mjs' |
       ...positionOf(source, index),
       kind: 'dynamic-import',
       ...(specifier === undefined ? {} : { specifier }),
-      message: `${what}: plugins cannot import modules at run time, and SES rejects this text even inside comments and strings`,
+      message: `${what}: plugins cannot import modules at run time, and SES rejects import( in code`,
     });
   }
 
@@ -71,7 +71,7 @@ export const scanModuleSource = (source: string, file: string, language: 'mjs' |
       file,
       ...positionOf(source, match.index + match[1]!.length),
       kind: 'direct-eval',
-      message: 'eval(...): SES rejects text that looks like a direct eval call, even inside comments and strings; call it as (0, eval)(...) for an indirect eval, or avoid eval',
+      message: 'eval(...): SES rejects a direct eval call, and any code that reads like one, such as a method named eval; call it as (0, eval)(...) for an indirect eval, or avoid eval',
     });
   }
 

@@ -12,6 +12,7 @@
 import type { Reference } from 'eslint-scope';
 import type { Identifier, Node } from 'estree';
 
+import { findEvalTextEdits } from '../evasion.js';
 import { scanModuleSource } from '../source-scan.js';
 import type { Diagnostic, Position } from './diagnostic.js';
 import { BUILTIN_ALTERNATIVES, COMMONJS_MODULE_NAMES, COMPARTMENT_GLOBALS, DEFAULT_BUILTIN_ALTERNATIVE, HOST_GLOBAL_ALTERNATIVES } from './globals.js';
@@ -156,19 +157,28 @@ const checkEvaluator = (context: RuleContext, node: Node, name: 'eval' | 'Functi
 };
 
 /**
- * Reports text that SES rejects wherever it appears, comments and strings
- * included: what looks like a direct `eval(` call. The archive build
- * rewrites `import(` and HTML comment tokens in comments and strings (see
- * runtime/evasion.ts) but not this. A finding at a real `eval(...)` call is
- * left out, because the eval rule already reports it.
+ * Reports text that SES rejects wherever it appears and that the lock does
+ * not rewrite: what looks like a direct `eval(` call outside comments,
+ * strings, template text and regular expressions (those the archive build
+ * rewrites, see runtime/evasion.ts), such as a method named `eval`. A
+ * finding at a real `eval(...)` call is left out, because the eval rule
+ * already reports it.
  */
 const checkRejectedText = (context: RuleContext, skipAt: readonly Position[]): void => {
   const { module } = context;
   const skipped = new Set(skipAt.map((position) => `${position.line}:${position.column}`));
+  const rewritten = findEvalTextEdits(module.source, module.language);
+  const lineStarts = [0];
+  for (let index = module.source.indexOf('\n'); index !== -1; index = module.source.indexOf('\n', index + 1)) lineStarts.push(index + 1);
+  const isRewritten = (line: number, column: number): boolean => {
+    const offset = (lineStarts[line - 1] ?? 0) + column - 1;
+    return rewritten.some((edit) => offset >= edit.start && offset < edit.end);
+  };
 
   for (const finding of scanModuleSource(module.source, module.file, module.language)) {
     if (finding.kind !== 'direct-eval') continue;
     if (skipped.has(`${finding.line}:${finding.column}`)) continue;
+    if (isRewritten(finding.line, finding.column)) continue;
     context.diagnostics.push({
       plugin: context.plugin,
       file: module.file,
@@ -176,8 +186,8 @@ const checkRejectedText = (context: RuleContext, skipAt: readonly Position[]): v
       column: finding.column,
       severity: 'error',
       rule: 'ses-rejected-text',
-      message: '"eval(" appears in the source, and SES rejects text that looks like a direct eval call anywhere, comments and strings included: the module does not load',
-      fix: 'reword the comment or string so that "eval" is not followed by "(", as in "ev" + "al("',
+      message: '"eval(" appears in the code outside comments and strings, and SES rejects text that looks like a direct eval call: the module does not load',
+      fix: 'rename it so that "eval" is not followed by "(", for example a method eval() becomes evaluate()',
     });
   }
 };
