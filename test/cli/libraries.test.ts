@@ -18,6 +18,7 @@ const fixtures = [
   'trailing-comment',
   'require-cycle',
   'nested-type',
+  'module-field',
   'export-pattern',
   'node-env',
   'global-object',
@@ -74,6 +75,12 @@ test('nested package.json type is honoured', async () => {
   const value = await callPlugin('nested-type');
   assert.equal(value, { kind: 'module', value: 'from a nested ES module', legacy: 'commonjs' });
   assert.equal(value, callInNode('nested-type'));
+});
+
+test('module field leaves .js CommonJS under exports', async () => {
+  const value = await callPlugin('module-field');
+  assert.equal(value, { answer: 42 });
+  assert.equal(value, callInNode('module-field'));
 });
 
 test('self-matching export pattern resolves', async () => {
