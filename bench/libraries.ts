@@ -20,9 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { AuditLog } from '../runtime/audit.js';
-import { Host } from '../runtime/host.js';
-import { resolveProject } from '../runtime/project.js';
+import { measureHostStart } from './lib/host-start.js';
 import { makeCase, median, printCases, readBenchOptions, type BenchCase } from './lib/report.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -84,21 +82,8 @@ const timeLock = (dir: string): number => {
 
 const measureStart = async (dir: string): Promise<{ ms: number; rssMb: number }> => {
   const once = async () => {
-    const project = resolveProject({ dir });
-    const audit = new AuditLog(project.auditLog);
-    const host = new Host({ project, audit, report: () => undefined });
-    (globalThis as { gc?: () => void }).gc?.();
-    const rssBefore = process.memoryUsage().rss;
-    const started = performance.now();
-    await host.load();
-    await host.startAll();
-    const ms = performance.now() - started;
-    const rssMb = (process.memoryUsage().rss - rssBefore) / 1024 / 1024;
-    const running = host.plugins.filter((plugin) => plugin.state === 'running').length;
-    await host.stopAll();
-    audit.close();
-    if (running !== 1) throw new Error(`the plugin in ${dir} did not start`);
-    return { ms, rssMb };
+    const { ms, rssBytes } = await measureHostStart(dir, 1);
+    return { ms, rssMb: rssBytes / 1024 / 1024 };
   };
   await once();
   const samples: Array<{ ms: number; rssMb: number }> = [];

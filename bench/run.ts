@@ -13,9 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { AuditLog } from '../runtime/audit.js';
-import { Host } from '../runtime/host.js';
-import { resolveProject } from '../runtime/project.js';
+import { measureHostStart } from './lib/host-start.js';
 import { ensurePeer } from './lib/peers.js';
 import { makeCase, median, printCases, readBenchOptions, type BenchCase, type CaseInput } from './lib/report.js';
 
@@ -66,23 +64,7 @@ const measureHost = async (count: number): Promise<{ ms: number; rssBytes: numbe
   const dir = makeProject(count);
   try {
     const samples: Array<{ ms: number; rssBytes: number }> = [];
-    for (let run = 0; run < (count >= 100 ? 2 : runs); run += 1) {
-      const project = resolveProject({ dir });
-      const audit = new AuditLog(project.auditLog);
-      const host = new Host({ project, audit, report: () => undefined });
-      (globalThis as { gc?: () => void }).gc?.();
-      const rssBefore = process.memoryUsage().rss;
-      const started = performance.now();
-      await host.load();
-      await host.startAll();
-      const ms = performance.now() - started;
-      const rssBytes = process.memoryUsage().rss - rssBefore;
-      const running = host.plugins.filter((plugin) => plugin.state === 'running').length;
-      await host.stopAll();
-      audit.close();
-      if (running !== count) throw new Error(`only ${running} of ${count} plugins started`);
-      samples.push({ ms, rssBytes });
-    }
+    for (let run = 0; run < (count >= 100 ? 2 : runs); run += 1) samples.push(await measureHostStart(dir, count));
     return { ms: median(samples.map((sample) => sample.ms)), rssBytes: median(samples.map((sample) => sample.rssBytes)) };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
