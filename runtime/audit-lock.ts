@@ -13,8 +13,8 @@
  * A process keeps the lock between its batches while no other process
  * waits, so a busy host pays for the link and unlink once per idle period,
  * not once per `ctx` call. A process that finds the lock taken creates
- * `<log>.lock.wait`; the holder checks for that file after each batch and
- * gives the lock up at once when it exists, and otherwise at the latest
+ * `<log>.lock.wait`. The holder checks for that file after each batch and
+ * gives the lock up at once when it exists. Otherwise it gives the lock up
  * after `LEASE_IDLE_MS` without a batch. A lock
  * left behind by a process that died while holding it is broken once its
  * process id no longer runs. Breaking happens under a second lock,
@@ -158,7 +158,7 @@ export class AppendLock {
       try {
         this.#unlink();
       } catch (error) {
-        // A timer has no caller to report to; the next acquire sees the lock file as it is.
+        // A timer has no caller to report to, so it warns. The next acquire finds the lock file as it is.
         process.emitWarning(`could not release the audit log lock ${this.lockPath}: ${(error as Error).message}`);
       }
     }, LEASE_IDLE_MS).unref();

@@ -165,16 +165,16 @@ export class AuditLog {
     const batch = this.#pending;
     this.#pending = [];
 
-    let kept: boolean;
+    let lockKept: boolean;
     try {
-      kept = this.#lock.acquire();
+      lockKept = this.#lock.acquire();
     } catch (error) {
       this.#pending = [...batch, ...this.#pending];
       throw error;
     }
     let written: Array<{ event: AuditEvent; line: string }>;
     try {
-      written = this.#append(batch, kept);
+      written = this.#append(batch, lockKept);
     } catch (error) {
       // The file's state is unknown now: read it again at the next flush.
       this.#ino = -1;
@@ -215,10 +215,10 @@ export class AuditLog {
     }
   }
 
-  /** Appends a batch; the caller holds the lock, and `kept` says it held it since this log's last batch. */
-  #append(batch: readonly PendingEvent[], kept: boolean): Array<{ event: AuditEvent; line: string }> {
-    // Under a lock kept since the last batch, nobody else wrote: the file is as this log left it.
-    let chunk = (kept && this.#fd !== -1 && this.#ino !== -1) || this.#syncWithFile() ? '' : '\n';
+  /** Appends a batch under the lock; `lockKept` is true when this log has held the lock since its last batch. */
+  #append(batch: readonly PendingEvent[], lockKept: boolean): Array<{ event: AuditEvent; line: string }> {
+    // No other process can write while this log keeps the lock, so the file is as this log left it.
+    let chunk = (lockKept && this.#fd !== -1 && this.#ino !== -1) || this.#syncWithFile() ? '' : '\n';
     let chunkBytes = chunk.length;
     const written: Array<{ event: AuditEvent; line: string }> = [];
 

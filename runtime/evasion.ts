@@ -49,12 +49,12 @@ const escapeEvalInRaw = (raw: string): string =>
   });
 
 /**
- * Lists the edits that make text SES takes for a direct `eval(` call, but
- * that is not one, acceptable: in comments it becomes `EVAL(`, in string
- * literals, untagged template text and regular expressions the `e` is
- * written as the escape `\x65`. A real `eval(...)` call is left as it is, so
- * the scan still reports it: SES cannot run direct eval. Source that Babel
- * cannot parse gets no edits.
+ * Lists the edits that hide `eval(` text from SES where it is not a call.
+ * In comments it becomes `EVAL(`. In string literals, untagged template
+ * text and regular expressions the `e` is written as the escape `\x65`.
+ * A real `eval(...)` call gets no edit, so the scan still reports it,
+ * because SES cannot run direct eval. Source that Babel cannot parse gets
+ * no edits.
  */
 export const findEvalTextEdits = (source: string, language: 'mjs' | 'cjs'): SourceEdit[] => {
   directEvalPattern.lastIndex = 0;

@@ -5,12 +5,12 @@
 
 import os from 'node:os';
 
-/** Which way a figure improves. */
+/** The direction in which a figure improves. */
 export type Direction = 'higher' | 'lower';
 
 /** One measured case, as `npm run bench -- --json` prints it. */
 export interface BenchCase {
-  /** What was measured, for example `ctx.fs.readFile 4 KiB vs Deno`. */
+  /** The name of the measurement, for example `ctx.fs.readFile 4 KiB vs Deno`. */
   readonly case: string;
   /** The unit and its direction, for example `reads/s (higher is better)`. */
   readonly unit: string;
@@ -18,7 +18,7 @@ export interface BenchCase {
   readonly plugrun: number;
   /** The baseline's figure from the same run, or null when the case has none or the peer was skipped. */
   readonly baseline: number | null;
-  /** What the baseline is, for example `deno 2.9.6, Deno.readTextFile`. */
+  /** The baseline's description, for example `deno 2.9.6, Deno.readTextFile`. */
   readonly baselineName: string | null;
   /** plugrun's figure over the baseline's, or null without a baseline. */
   readonly ratio: number | null;
@@ -76,7 +76,7 @@ export const makeCase = (input: CaseInput): BenchCase => {
   };
 };
 
-/** The median of a non-empty list. */
+/** Returns the median of a non-empty list. */
 export const median = (values: readonly number[]): number => {
   if (values.length === 0) throw new Error('median of no values');
   const sorted = [...values].sort((a, b) => a - b);

@@ -157,12 +157,11 @@ const checkEvaluator = (context: RuleContext, node: Node, name: 'eval' | 'Functi
 };
 
 /**
- * Reports text that SES rejects wherever it appears and that the lock does
- * not rewrite: what looks like a direct `eval(` call outside comments,
- * strings, template text and regular expressions (those the archive build
- * rewrites, see runtime/evasion.ts), such as a method named `eval`. A
- * finding at a real `eval(...)` call is left out, because the eval rule
- * already reports it.
+ * Reports `eval(` text that SES rejects and that the lock does not rewrite,
+ * such as a method named `eval`. The archive build rewrites it in comments,
+ * strings, template text and regular expressions (runtime/evasion.ts), so
+ * those places are skipped. A real `eval(...)` call is skipped too, because
+ * the eval rule already reports it.
  */
 const checkRejectedText = (context: RuleContext, skipAt: readonly Position[]): void => {
   const { module } = context;
