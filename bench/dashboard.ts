@@ -94,7 +94,7 @@ const withDashboard = async (dir: string): Promise<Sample> => {
   const socket = path.join(dir, 'tmux.sock');
   const tmux = (...args: string[]) =>
     execFileSync(TMUX, ['-S', socket, '-f', '/dev/null', ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  tmux('new-session', '-d', '-s', 'bench', '-x', '80', '-y', '24', `cd '${dir}' && exec '${process.execPath}' '${cliPath}' start`);
+  tmux('new-session', '-d', '-s', 'bench', '-x', '80', '-y', '24', `cd '${dir}' && exec env -u CI -u CONTINUOUS_INTEGRATION '${process.execPath}' '${cliPath}' start`);
   try {
     const pid = Number(tmux('display-message', '-p', '-t', 'bench', '#{pane_pid}').trim());
     const sample = await measure(pid, path.join(dir, '.plugrun/audit.ndjson'));

@@ -94,6 +94,13 @@ export const useColor = (stream: NodeJS.WriteStream): boolean => {
   return stream.isTTY === true;
 };
 
+/**
+ * Tells whether a CI service runs this process, by the variables Ink itself
+ * reads: under them Ink draws only the last frame, so no dashboard is shown.
+ */
+export const runsInCi = (env: NodeJS.ProcessEnv = process.env): boolean =>
+  ['CI', 'CONTINUOUS_INTEGRATION'].some((name) => name in env && env[name] !== '0' && env[name] !== 'false');
+
 /** Maps an error to the exit status of the command that failed with it. */
 export const exitCodeOf = (error: unknown): number => {
   if (error instanceof CommandError) return error.exitCode;

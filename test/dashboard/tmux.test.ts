@@ -75,7 +75,8 @@ if (!fs.existsSync(TMUX)) {
     // The shell writes plugrun's exit status to a file: tmux's own record of
     // it (#{pane_dead_status}) stayed empty in some runs of the full suite.
     const statusFile = path.join(project.dir, 'status.txt');
-    const command = `cd '${project.dir}' && env NODE_OPTIONS='--import=${traceHook}' PLUGRUN_MODULE_TRACE='${trace}' '${process.execPath}' '${cliPath}' start 2>'${stderrFile}'; echo $? > '${statusFile}'`;
+    // CI variables are removed: under them Ink draws no frames and plugrun shows no dashboard.
+    const command = `cd '${project.dir}' && env -u CI -u CONTINUOUS_INTEGRATION NODE_OPTIONS='--import=${traceHook}' PLUGRUN_MODULE_TRACE='${trace}' '${process.execPath}' '${cliPath}' start 2>'${stderrFile}'; echo $? > '${statusFile}'`;
     try {
       tmux('new-session', '-d', '-s', 'dash', '-x', '100', '-y', '30', command);
 
@@ -123,6 +124,26 @@ if (!fs.existsSync(TMUX)) {
 
       // The trace shows Ink was loaded here, so the lazy-loading test's trace can see it.
       assert.match(fs.readFileSync(trace, 'utf8'), /\/node_modules\/ink\//);
+    } finally {
+      kill();
+    }
+  }));
+
+  test('under CI a terminal gets one line per event, not the dashboard', withProject(writer, async (project) => {
+    await lockProject(project.dir);
+    const { tmux, screen, kill } = makeTmux(project);
+    const statusFile = path.join(project.dir, 'status.txt');
+    const command = `cd '${project.dir}' && env CI=true '${process.execPath}' '${cliPath}' start; echo $? > '${statusFile}'`;
+    try {
+      tmux('new-session', '-d', '-s', 'dash', '-x', '120', '-y', '30', command);
+      const text = await waitFor(screen, (shown) => /writer +fs\.writeFile .*denied/.test(shown), 'a denied write as a line');
+      assert.match(text, 'no dashboard: CI is set');
+      assert.not.match(text, 'Plugins (1)');
+      assert.is(tmux('display-message', '-p', '-t', 'dash', '#{alternate_on}').trim(), '0');
+      tmux('send-keys', '-t', 'dash', 'C-c');
+      const status = await waitFor(() => (fs.existsSync(statusFile) ? fs.readFileSync(statusFile, 'utf8') : ''), (shown) => shown.endsWith('\n'), 'the exit status');
+      assert.is(status.trim(), '0');
+      assert.ok(project.auditEvents().some((event) => event.cap === 'log' && event.message === 'stop hook ran'), 'the stop hook ran');
     } finally {
       kill();
     }

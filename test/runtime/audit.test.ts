@@ -1,6 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -99,10 +101,16 @@ test('terminal controls stay escaped in the file', () => {
 });
 
 test('a process-exit flush writes pending events', () => {
+  // In a process of its own: emitting 'exit' here would also run uvu's exit hook.
   const file = tempLog();
-  const log = new AuditLog(file);
-  log.write({ plugin: 'a', cap: 'log', op: 'info', outcome: 'allowed' });
-  process.emit('exit', 0);
+  const auditModule = pathToFileURL(path.join(path.dirname(fileURLToPath(import.meta.url)), '../../runtime/audit.js')).href;
+  const script = `
+    import { AuditLog } from ${JSON.stringify(auditModule)};
+    const log = new AuditLog(${JSON.stringify(file)});
+    log.write({ plugin: 'a', cap: 'log', op: 'info', outcome: 'allowed' });
+    process.exit(0);
+  `;
+  execFileSync(process.execPath, ['--input-type=module', '-e', script]);
   assert.is(readEvents(file).length, 1);
 });
 
