@@ -6,7 +6,7 @@
  * checked, and to 127.0.0.1 when the HTTP client resolves it again, would
  * carry a request by name to the machine itself. So the HTTP client never
  * looks a name up. Its connect step (an undici `Agent` with a `connect`
- * function) calls `pinAddresses`. The socket is then opened to the pinned
+ * function, made in net-request.ts) calls `pinAddresses`. The socket is then opened to the pinned
  * address, with a `lookup` that fails if Node ever tries to resolve. TLS
  * still sends the host name (SNI) and verifies the certificate against it.
  */
@@ -14,7 +14,6 @@
 import dns from 'node:dns/promises';
 import net, { type Socket } from 'node:net';
 import tls from 'node:tls';
-import { Agent } from 'undici';
 import { quote } from './arguments.js';
 import { PlugrunError, failed, messageOf } from './errors.js';
 import { classifyAddress, describeAddress, type ClassifiedAddress } from './net-address.js';
@@ -169,7 +168,7 @@ export const makeSocketConnector =
 export const systemTransport = (): NetTransport => ({ resolver: systemResolver, connector: makeSocketConnector() });
 
 /** Connects undici's request for an origin through `pinAddresses` and the transport's connector. */
-const connectPinned = async (
+export const connectPinned = async (
   origin: { readonly hostname: string; readonly protocol: string; readonly port: string },
   policy: AddressPolicy,
   transport: NetTransport,
@@ -195,18 +194,3 @@ const connectPinned = async (
   }
   throw failed(`could not connect to ${quote(hostname)} port ${port}: ${messageOf(lastError)}`, lastError);
 };
-
-/**
- * Makes an undici `Agent` whose every new connection goes through
- * `connectPinned` with one policy. A kept-alive connection stays on the
- * address it was opened to.
- */
-export const makePinnedAgent = (policy: AddressPolicy, transport: NetTransport, plugin: string): Agent =>
-  new Agent({
-    connect: (origin, callback) => {
-      connectPinned(origin, policy, transport, plugin).then(
-        (socket) => callback(null, socket),
-        (error: unknown) => callback(error instanceof Error ? error : new Error(messageOf(error)), null),
-      );
-    },
-  });

@@ -13,11 +13,11 @@
  */
 
 import { createFetch } from 'ofetch';
-import { Headers as UndiciHeaders, fetch as undiciFetch, type Agent } from 'undici';
+import { Agent, Headers as UndiciHeaders, fetch as undiciFetch } from 'undici';
 import { PlugrunError, failed, invalid, limit, messageOf } from './errors.js';
 import { auditTarget, isCredentialHeader, queryNames, redactHeaders, type RequestAuditFields } from './net-audit.js';
 import { checkRequestUrl, needOfUrl } from './net-host.js';
-import { makePinnedAgent, type AddressPolicy, type NetTransport } from './net-pinning.js';
+import { connectPinned, type AddressPolicy, type NetTransport } from './net-pinning.js';
 import { makeRequestGate, type RequestGate } from './net-rate.js';
 import type { RequestArgs } from './net.js';
 import type { CallContext, Grant, PluginEnv } from './types.js';
@@ -61,6 +61,21 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 // Headers that describe a request body, dropped when a redirect turns the request into a GET (Fetch standard, HTTP-redirect fetch).
 const BODY_HEADERS = new Set(['content-type', 'content-encoding', 'content-language', 'content-location']);
+
+/**
+ * Makes an undici `Agent` whose every new connection goes through
+ * `connectPinned` with one policy. A kept-alive connection stays on the
+ * address it was opened to.
+ */
+const makePinnedAgent = (policy: AddressPolicy, transport: NetTransport, plugin: string): Agent =>
+  new Agent({
+    connect: (origin, callback) => {
+      connectPinned(origin, policy, transport, plugin).then(
+        (socket) => callback(null, socket),
+        (error: unknown) => callback(error instanceof Error ? error : new Error(messageOf(error)), null),
+      );
+    },
+  });
 
 /** Makes the `ctx.net` state of one plugin: its rate gate and one agent per address policy. */
 export const makeNetSession = (env: PluginEnv, transport: NetTransport, policyOf: (grant: Grant) => AddressPolicy): NetSession => ({

@@ -18,8 +18,8 @@ import { invalid, limit } from './errors.js';
 import { auditTarget } from './net-audit.js';
 import { canonicalIpv6, checkRequestUrl, needOfUrl, normaliseGrantHost } from './net-host.js';
 import { systemTransport, type AddressPolicy, type NetTransport } from './net-pinning.js';
-import { closeNetSession, makeNetSession, performRequest } from './net-request.js';
-import type { CapabilityFactory, CapabilityInstance, CheckedCall, Grant, Need, NetCapability, Operation, PluginEnv } from './types.js';
+import type { NetSession } from './net-request.js';
+import type { CallContext, CapabilityFactory, CapabilityInstance, CheckedCall, Grant, Need, NetCapability, Operation, PluginEnv } from './types.js';
 
 /** The need of a `ctx.net` call: the normalised host, its type and the effective port. */
 export type NetNeed = Extract<Need, { kind: 'net' }>;
@@ -224,27 +224,42 @@ const checkRequest = (alleged: readonly unknown[], method: string, env: PluginEn
   };
 };
 
+let netRequest: Promise<typeof import('./net-request.js')> | undefined;
+const loadNetRequest = () => (netRequest ??= import('./net-request.js'));
+
 /**
  * Makes `ctx.net` for one plugin on a given transport. Tests pass a resolver
  * that maps names without DNS, or a connector that records its targets.
  */
 export const makeNetCapabilityWith = (env: PluginEnv, transport: NetTransport): CapabilityInstance => {
-  const session = makeNetSession(env, transport, addressPolicyOf);
+  // The HTTP client (ofetch, undici) loads at a plugin's first request, not
+  // at start-up: most plugins of a project never make one.
+  let session: Promise<NetSession> | undefined;
+  const openSession = () => (session ??= loadNetRequest().then((module) => module.makeNetSession(env, transport, addressPolicyOf)));
+  const perform = async (args: RequestArgs, call: CallContext | undefined, op: 'fetch' | 'json') => {
+    const [module, opened] = await Promise.all([loadNetRequest(), openSession()]);
+    return module.performRequest(opened, args, op, call);
+  };
+  const teardown = async () => {
+    if (session === undefined) return;
+    const [module, opened] = await Promise.all([loadNetRequest(), session]);
+    await module.closeNetSession(opened);
+  };
   // Made once per plugin: built on every call, the schema took about a tenth
   // of the time of a loopback request in bench/net.ts.
   const optionsStruct = makeOptionsStruct(env);
 
   const fetch: Operation<RequestArgs> = {
     check: (alleged) => checkRequest(alleged, 'ctx.net.fetch', env, optionsStruct),
-    perform: (args, call) => performRequest(session, args, 'fetch', call),
+    perform: (args, call) => perform(args, call, 'fetch'),
   };
 
   const json: Operation<RequestArgs> = {
     check: (alleged) => checkRequest(alleged, 'ctx.net.json', env, optionsStruct),
-    perform: (args, call) => performRequest(session, args, 'json', call),
+    perform: (args, call) => perform(args, call, 'json'),
   };
 
-  return { operations: { fetch, json }, teardown: () => closeNetSession(session) };
+  return { operations: { fetch, json }, teardown };
 };
 
 /** Makes `ctx.net` for one plugin: fetch and json over the system resolver and real sockets. */

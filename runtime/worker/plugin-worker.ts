@@ -12,7 +12,8 @@
  * 4. Serve `start`, `stop` and commands until the host terminates the worker.
  */
 
-import 'ses';
+// First, so that SES is installed before the modules below are evaluated.
+import { saveSesCodeCache } from './ses-code-cache.js';
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { parentPort } from 'node:worker_threads';
@@ -42,6 +43,7 @@ lockdown({
 });
 
 const { parseArchive } = await import('@endo/compartment-mapper/import-archive.js');
+saveSesCodeCache();
 
 if (parentPort === null) throw new Error('plugin-worker.js must run in a worker thread');
 const port = parentPort;

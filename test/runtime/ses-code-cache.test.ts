@@ -1,0 +1,103 @@
+/**
+ * The SES code cache of plugin workers, in real worker threads: the first
+ * worker compiles SES and writes the cache, the next one uses it, and a
+ * damaged cache is rejected by V8, costs only the compile and is replaced.
+ */
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+import { repoRoot } from '../helpers/project.js';
+
+const moduleUrl = pathToFileURL(path.join(repoRoot, 'dist/runtime/worker/ses-code-cache.js')).href;
+
+interface ProbeResult {
+  readonly compile: string;
+  readonly cacheFile: string;
+  readonly frozen: boolean;
+  readonly evaluated: unknown;
+}
+
+/** Starts a worker that loads SES as a plugin worker does, locks down, saves the cache and reports. */
+const probe = () =>
+  new Promise<ProbeResult>((resolve, reject) => {
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      import(${JSON.stringify(moduleUrl)}).then(({ sesCompile, sesCacheFile, saveSesCodeCache }) => {
+        lockdown({ errorTaming: 'safe', overrideTaming: 'severe', localeTaming: 'unsafe', consoleTaming: 'unsafe' });
+        saveSesCodeCache();
+        const compartment = new Compartment();
+        parentPort.postMessage({
+          compile: sesCompile,
+          cacheFile: sesCacheFile,
+          frozen: Object.isFrozen(Array.prototype),
+          evaluated: compartment.evaluate('[1, 2, 3].map((n) => n * 2).join()'),
+        });
+      });
+    `;
+    const worker = new Worker(code, { eval: true, env: {} });
+    worker.once('message', (message: ProbeResult) => {
+      void worker.terminate();
+      resolve(message);
+    });
+    worker.once('error', reject);
+  });
+
+test('the first worker compiles SES and writes the cache; the next one uses it', async () => {
+  const first = await probe();
+  fs.rmSync(first.cacheFile, { force: true });
+
+  const fromSource = await probe();
+  assert.is(fromSource.compile, 'source');
+  assert.ok(fromSource.cacheFile.startsWith(path.join(repoRoot, 'node_modules', '.cache', 'plugrun') + path.sep), fromSource.cacheFile);
+  assert.ok(fs.statSync(fromSource.cacheFile).size > 100_000, 'the cache was written');
+  assert.ok(fromSource.frozen, 'lockdown froze the intrinsics');
+  assert.is(fromSource.evaluated, '2,4,6');
+
+  const fromCache = await probe();
+  assert.is(fromCache.compile, 'cache');
+  assert.ok(fromCache.frozen);
+  assert.is(fromCache.evaluated, '2,4,6');
+});
+
+test('a damaged cache is rejected, SES still works, and the cache is written again', async () => {
+  const { cacheFile } = await probe();
+  const good = fs.readFileSync(cacheFile);
+  const damaged = Buffer.from(good);
+  // The same length, with the header and the payload overwritten.
+  damaged.fill(0x5a, 0, 64);
+  damaged.fill(0x5a, damaged.length >> 1, (damaged.length >> 1) + 4096);
+  fs.writeFileSync(cacheFile, damaged);
+
+  const rejected = await probe();
+  assert.is(rejected.compile, 'cache-rejected');
+  assert.ok(rejected.frozen);
+  assert.is(rejected.evaluated, '2,4,6');
+  assert.not.ok(fs.readFileSync(cacheFile).equals(damaged), 'the damaged cache was replaced');
+
+  const again = await probe();
+  assert.is(again.compile, 'cache');
+});
+
+test('a cache that cannot be read is compiled from source', async () => {
+  const { cacheFile } = await probe();
+  fs.rmSync(cacheFile, { force: true });
+  // A folder where the file should be: reading fails, and so does writing.
+  fs.mkdirSync(cacheFile);
+  try {
+    const result = await probe();
+    assert.is(result.compile, 'source');
+    assert.is(result.evaluated, '2,4,6');
+    assert.ok(fs.statSync(cacheFile).isDirectory(), 'nothing replaced the folder');
+  } finally {
+    fs.rmSync(cacheFile, { recursive: true, force: true });
+  }
+  assert.is((await probe()).compile, 'source');
+});
+
+test.run();
