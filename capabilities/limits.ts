@@ -6,6 +6,8 @@
 
 import { z } from 'zod';
 
+import { DEFAULT_MEMORY_MB } from './limit-defaults.js';
+
 const MiB = 1024 * 1024;
 
 const positiveInteger = z.number().int().positive();
@@ -74,7 +76,7 @@ export type Limits = Required<LimitsOverride>;
 
 /** Defaults, documented in docs/lockfile.md. */
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
-  memoryMb: 128,
+  memoryMb: DEFAULT_MEMORY_MB,
   callTimeoutMs: 30_000,
   startTimeoutMs: 10_000,
   stopTimeoutMs: 5_000,

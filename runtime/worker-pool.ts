@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 
-import { DEFAULT_LIMITS } from '../capabilities/limits.js';
+import { DEFAULT_MEMORY_MB } from '../capabilities/limit-defaults.js';
 
 const workerUrl = new URL('./worker/plugin-worker.js', import.meta.url);
 
@@ -90,7 +90,7 @@ export class WorkerPool {
  * fresh worker.
  */
 export const prewarmPool = (pluginsDir: string): WorkerPool => {
-  const pool = new WorkerPool(DEFAULT_LIMITS.memoryMb);
+  const pool = new WorkerPool(DEFAULT_MEMORY_MB);
   let folders = 0;
   try {
     folders = fs.readdirSync(pluginsDir, { withFileTypes: true }).filter((entry) => entry.isDirectory() && !entry.name.startsWith('.')).length;
