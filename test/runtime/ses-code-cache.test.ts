@@ -40,7 +40,8 @@ const probe = () =>
         });
       });
     `;
-    const worker = new Worker(code, { eval: true, env: {} });
+    // The options of a plugin worker: a cache made under other V8 flags would be rejected.
+    const worker = new Worker(code, { eval: true, env: {}, execArgv: [], resourceLimits: { maxOldGenerationSizeMb: 128, stackSizeMb: 4 } });
     worker.once('message', (message: ProbeResult) => {
       void worker.terminate();
       resolve(message);
