@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 
 import { DEFAULT_MEMORY_MB } from '../capabilities/limit-defaults.js';
 
-const workerUrl = new URL('./worker/plugin-worker.js', import.meta.url);
+const workerUrl = new URL('./worker/worker-entry.js', import.meta.url);
 
 /** Spawns a plugin worker with a heap limit in MiB. */
 export const spawnPluginWorker = (memoryMb: number, label: string): Worker => {

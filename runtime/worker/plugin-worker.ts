@@ -1,5 +1,6 @@
 /**
- * Entry of a plugin's worker thread.
+ * The code of a plugin's worker thread, run by worker-entry.ts once SES is
+ * installed, from a bundle of this module and its dependencies or as is.
  *
  * Phases, in order:
  * 1. Lock down the worker's realm (SES), so intrinsics are frozen before any
@@ -11,9 +12,6 @@
  *    compartments.
  * 4. Serve `start`, `stop` and commands until the host terminates the worker.
  */
-
-// First, so that SES is installed before the modules below are evaluated.
-import { saveSesCodeCache } from './ses-code-cache.js';
 
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { parentPort } from 'node:worker_threads';
@@ -42,8 +40,12 @@ lockdown({
   localeTaming: 'unsafe',
 });
 
-const { parseArchive } = await import('@endo/compartment-mapper/import-archive.js');
-saveSesCodeCache();
+// Loaded after lockdown, and awaited by the first load, since a worker's
+// code may be bundled into one CommonJS script, which has no top-level await.
+const archiveLoader = import('@endo/compartment-mapper/import-archive.js');
+
+/** Settles when the archive loader is ready; worker-entry.ts then writes the code caches. */
+export const ready: Promise<unknown> = archiveLoader;
 
 if (parentPort === null) throw new Error('plugin-worker.js must run in a worker thread');
 const port = parentPort;
@@ -101,8 +103,9 @@ let plugin: {
 
 const load = async (init: InitMessage) => {
   // Phase 2.
-  let application: Awaited<ReturnType<typeof parseArchive>>;
+  let application: Awaited<ReturnType<Awaited<typeof archiveLoader>['parseArchive']>>;
   try {
+    const { parseArchive } = await archiveLoader;
     application = await parseArchive(init.archive, init.name, { computeSha512 });
   } catch (error) {
     // A zip or module hash that does not check out is damage, not a plugin bug.

@@ -1,7 +1,9 @@
 /**
- * The SES code cache of plugin workers, in real worker threads: the first
+ * The code caches of plugin workers, in real worker threads: the first
  * worker compiles SES and writes the cache, the next one uses it, and a
  * damaged cache is rejected by V8, costs only the compile and is replaced.
+ * Then the worker bundle, through the real CLI: used when it is current,
+ * and passed over for the compiled modules when it is older than them.
  */
 
 import fs from 'node:fs';
@@ -12,9 +14,10 @@ import { Worker } from 'node:worker_threads';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
-import { repoRoot } from '../helpers/project.js';
+import { lockProject, parseNdjson, repoRoot, runCli, withProject } from '../helpers/project.js';
 
-const moduleUrl = pathToFileURL(path.join(repoRoot, 'dist/runtime/worker/ses-code-cache.js')).href;
+const moduleUrl = pathToFileURL(path.join(repoRoot, 'dist/runtime/worker/code-cache.js')).href;
+const cacheDir = path.join(repoRoot, 'node_modules', '.cache', 'plugrun');
 
 interface ProbeResult {
   readonly compile: string;
@@ -23,18 +26,19 @@ interface ProbeResult {
   readonly evaluated: unknown;
 }
 
-/** Starts a worker that loads SES as a plugin worker does, locks down, saves the cache and reports. */
+/** Starts a worker that installs SES as a plugin worker does, locks down, saves the cache and reports. */
 const probe = () =>
   new Promise<ProbeResult>((resolve, reject) => {
     const code = `
       const { parentPort } = require('node:worker_threads');
-      import(${JSON.stringify(moduleUrl)}).then(({ sesCompile, sesCacheFile, saveSesCodeCache }) => {
+      import(${JSON.stringify(moduleUrl)}).then(({ installSes, saveCodeCaches }) => {
+        const { compile, cacheFile } = installSes();
         lockdown({ errorTaming: 'safe', overrideTaming: 'severe', localeTaming: 'unsafe', consoleTaming: 'unsafe' });
-        saveSesCodeCache();
+        saveCodeCaches();
         const compartment = new Compartment();
         parentPort.postMessage({
-          compile: sesCompile,
-          cacheFile: sesCacheFile,
+          compile,
+          cacheFile,
           frozen: Object.isFrozen(Array.prototype),
           evaluated: compartment.evaluate('[1, 2, 3].map((n) => n * 2).join()'),
         });
@@ -55,7 +59,7 @@ test('the first worker compiles SES and writes the cache; the next one uses it',
 
   const fromSource = await probe();
   assert.is(fromSource.compile, 'source');
-  assert.ok(fromSource.cacheFile.startsWith(path.join(repoRoot, 'node_modules', '.cache', 'plugrun') + path.sep), fromSource.cacheFile);
+  assert.ok(fromSource.cacheFile.startsWith(cacheDir + path.sep), fromSource.cacheFile);
   assert.ok(fs.statSync(fromSource.cacheFile).size > 100_000, 'the cache was written');
   assert.ok(fromSource.frozen, 'lockdown froze the intrinsics');
   assert.is(fromSource.evaluated, '2,4,6');
@@ -70,7 +74,7 @@ test('a damaged cache is rejected, SES still works, and the cache is written aga
   const { cacheFile } = await probe();
   const good = fs.readFileSync(cacheFile);
   const damaged = Buffer.from(good);
-  // The same length, with the header and the payload overwritten.
+  // The same length, with the header and part of the payload overwritten.
   damaged.fill(0x5a, 0, 64);
   damaged.fill(0x5a, damaged.length >> 1, (damaged.length >> 1) + 4096);
   fs.writeFileSync(cacheFile, damaged);
@@ -81,8 +85,7 @@ test('a damaged cache is rejected, SES still works, and the cache is written aga
   assert.is(rejected.evaluated, '2,4,6');
   assert.not.ok(fs.readFileSync(cacheFile).equals(damaged), 'the damaged cache was replaced');
 
-  const again = await probe();
-  assert.is(again.compile, 'cache');
+  assert.is((await probe()).compile, 'cache');
 });
 
 test('a cache that cannot be read is compiled from source', async () => {
@@ -100,5 +103,38 @@ test('a cache that cannot be read is compiled from source', async () => {
   }
   assert.is((await probe()).compile, 'source');
 });
+
+const bundle = path.join(repoRoot, 'dist/runtime/worker/plugin-worker.bundle.cjs');
+const bundleCaches = () => (fs.existsSync(cacheDir) ? fs.readdirSync(cacheDir).filter((name) => name.startsWith('plugin-worker.bundle.cjs-')) : []);
+const removeBundleCaches = () => {
+  for (const name of bundleCaches()) fs.rmSync(path.join(cacheDir, name), { force: true });
+};
+
+const hello = { hello: { files: { 'index.js': 'export async function start(ctx) { ctx.log.info("hello from the worker"); }\n' } } };
+
+test('workers run the bundle when it is current, and the modules when it is older', withProject(hello, async (project) => {
+  assert.ok(fs.existsSync(bundle), `${bundle} exists: npm run build makes it`);
+  await lockProject(project.dir);
+  const startOnce = async () => {
+    const result = await runCli(['start', '--once', '--no-tui'], { cwd: project.dir });
+    assert.is(result.code, 0, result.stderr);
+    assert.ok(parseNdjson(result.stdout).some((event) => event.message === 'hello from the worker'), 'the plugin ran');
+  };
+
+  removeBundleCaches();
+  await startOnce();
+  assert.is(bundleCaches().length, 1, 'a worker compiled the bundle and wrote its cache');
+
+  // As after a `tsc` without the bundling step: the modules are newer.
+  const { atime, mtime } = fs.statSync(bundle);
+  removeBundleCaches();
+  fs.utimesSync(bundle, atime, new Date(mtime.getTime() - 3_600_000));
+  try {
+    await startOnce();
+    assert.is(bundleCaches().length, 0, 'no worker compiled the stale bundle');
+  } finally {
+    fs.utimesSync(bundle, atime, mtime);
+  }
+}));
 
 test.run();
