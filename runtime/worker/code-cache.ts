@@ -14,9 +14,10 @@
  * The caches live in `node_modules/.cache/plugrun/`, next to SES, and can
  * change only what anyone able to write `node_modules` could change anyway.
  * V8 checks each cache against the source it is given and its own version
- * and flags, and rejects one that does not match (a worker with another
- * stack size has other flags); a rejected or unreadable cache only costs
- * the compile and is written again. A cache's file name holds Node's
+ * and flags, and rejects one that does not match. A worker with another
+ * stack size has other flags, and so has every worker of a process started
+ * with a V8 option such as `--expose-gc`. A rejected or unreadable cache
+ * only costs the compile and is written again. A cache's file name holds Node's
  * version, the architecture and the script's size and modification time,
  * so an upgrade of either leaves the old file unused.
  */
@@ -34,15 +35,16 @@ export type CacheUse = 'cache' | 'cache-rejected' | 'source';
 /** A script run by `runCachedScript`. */
 export interface CachedScript {
   readonly compile: CacheUse;
-  /** Where its cache is read and written; undefined when SES is not under node_modules. */
+  /** The cache file read and written for it; undefined when SES is not under node_modules. */
   readonly cacheFile: string | undefined;
-  /** What the script put in `module.exports`. */
+  /** The script's `module.exports`. */
   readonly exports: unknown;
 }
 
-// The minified build: the unminified one, as CommonJS or as ES modules, took
-// about 2 MB more of each worker's heap once loaded (measured as for the
-// figures above); the minified one took the same as the ES modules.
+// The minified build, because the unminified one loaded as a script took
+// about 2 MB more of each worker's heap than SES's ES modules do. The
+// minified one took the same as the ES modules (measured as for the figures
+// above).
 const sesPath = ((): string => {
   const commonJs = require.resolve('ses');
   const minified = path.join(path.dirname(commonJs), 'ses.umd.min.js');
@@ -87,7 +89,8 @@ export const runCachedScript = (file: string): CachedScript => {
     filename: file,
     ...(cachedData === undefined ? {} : { cachedData }),
   });
-  const compile: CacheUse = cachedData === undefined ? 'source' : script.cachedDataRejected === true ? 'cache-rejected' : 'cache';
+  let compile: CacheUse = 'source';
+  if (cachedData !== undefined) compile = script.cachedDataRejected === true ? 'cache-rejected' : 'cache';
   const scriptModule: { exports: unknown } = { exports: {} };
   (script.runInThisContext() as (...args: unknown[]) => void)(scriptModule.exports, createRequire(file), scriptModule, file, path.dirname(file));
   if (compile !== 'cache' && cacheFile !== undefined) toSave.push({ script, cacheFile });
