@@ -36,6 +36,12 @@ export const formatPercent = (ratio: number): string => {
 /** Formats a count with thousands separators: `12,345`. */
 export const formatCount = (count: number): string => Math.round(count).toLocaleString('en-US');
 
+/** Formats a rate per second: one decimal below 10, so that one event every two seconds reads `0.5`, not `0`. */
+export const formatRate = (perSecond: number): string => {
+  const rate = Math.max(0, perSecond);
+  return rate < 10 ? rate.toFixed(1) : formatCount(rate);
+};
+
 /** Formats a duration in milliseconds as `45s`, `12m05s` or `3h02m`. */
 export const formatUptime = (ms: number): string => {
   const seconds = Math.floor(ms / 1000);

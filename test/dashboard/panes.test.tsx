@@ -32,6 +32,16 @@ test('header shows project, uptime, counts and rate', () => {
   unmount();
 });
 
+test('header shows a low rate with one decimal', () => {
+  for (const [rate, shown] of [[0.5, '0.5 ev/s'], [0, '0.0 ev/s'], [9.96, '10.0 ev/s'], [12.4, '12 ev/s']] as const) {
+    const { lastFrame, unmount } = at80(
+      <Header projectDir="/srv/app" uptimeMs={1000} running={1} total={1} eventsPerSecond={rate} denied={0} paused={false} arrivedWhilePaused={0} />,
+    );
+    assert.match(lastFrame()!, shown, `rate ${rate}`);
+    unmount();
+  }
+});
+
 test('header shows the pause and the count of new events', () => {
   const { lastFrame, unmount } = at80(
     <Header projectDir="/srv/app" uptimeMs={1000} running={1} total={1} eventsPerSecond={0} denied={0} paused arrivedWhilePaused={4321} />,

@@ -5,7 +5,7 @@
 
 import { Box, Text } from 'ink';
 
-import { cell, formatCount, formatUptime } from '../format.js';
+import { cell, formatCount, formatRate, formatUptime } from '../format.js';
 
 /** Props of the header. */
 export interface HeaderProps {
@@ -27,7 +27,7 @@ export const Header = (props: HeaderProps) => (
       <Text bold>plugrun</Text>
       {`  ${cell(props.projectDir)}  up ${formatUptime(props.uptimeMs)}  `}
       <Text color={props.running > 0 ? 'green' : 'yellow'}>{`${props.running}/${props.total} running`}</Text>
-      {`  ${formatCount(props.eventsPerSecond)} ev/s  `}
+      {`  ${formatRate(props.eventsPerSecond)} ev/s  `}
       <Text color={props.denied > 0 ? 'yellow' : undefined}>{`${formatCount(props.denied)} denied`}</Text>
       {props.paused ? <Text inverse>{`  PAUSED, ${formatCount(props.arrivedWhilePaused)} new  `}</Text> : null}
     </Text>
