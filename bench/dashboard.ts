@@ -25,8 +25,8 @@ const cliPath = path.join(repoRoot, 'dist/cli/main.js');
 const TMUX = '/usr/bin/tmux';
 const options = readBenchOptions();
 const { quick } = options;
-const WARMUP_MS = quick ? 2000 : 3000;
-const MEASURE_MS = quick ? 3000 : 6000;
+const WARMUP_MS = quick ? 1000 : 3000;
+const MEASURE_MS = quick ? 2000 : 6000;
 const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

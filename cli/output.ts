@@ -95,11 +95,12 @@ export const useColor = (stream: NodeJS.WriteStream): boolean => {
 };
 
 /**
- * Tells whether a CI service runs this process, by the variables Ink itself
- * reads: under them Ink draws only the last frame, so no dashboard is shown.
+ * Returns the variable that marks this process as run by a CI service, by
+ * the rule Ink itself uses, or undefined. Under such a variable Ink draws
+ * only the last frame, so no dashboard is shown.
  */
-export const runsInCi = (env: NodeJS.ProcessEnv = process.env): boolean =>
-  ['CI', 'CONTINUOUS_INTEGRATION'].some((name) => name in env && env[name] !== '0' && env[name] !== 'false');
+export const ciVariable = (env: NodeJS.ProcessEnv = process.env): 'CI' | 'CONTINUOUS_INTEGRATION' | undefined =>
+  (['CI', 'CONTINUOUS_INTEGRATION'] as const).find((name) => name in env && env[name] !== '0' && env[name] !== 'false');
 
 /** Maps an error to the exit status of the command that failed with it. */
 export const exitCodeOf = (error: unknown): number => {

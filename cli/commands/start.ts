@@ -7,7 +7,7 @@ import type { CommandModule } from 'yargs';
 
 import type { DashboardHandle } from '../dashboard/open-dashboard.js';
 import { formatEventLine } from '../event-line.js';
-import { ExitCode, printData, printMessage, runsInCi, useColor, whenStdoutClosed } from '../output.js';
+import { ciVariable, ExitCode, printData, printMessage, useColor, whenStdoutClosed } from '../output.js';
 import { openAuditLog, projectFrom, runHandler, type GlobalArgs } from './common.js';
 
 interface StartArgs extends GlobalArgs {
@@ -58,10 +58,10 @@ const start = async (argv: StartArgs): Promise<number> => {
   // On a terminal, the dashboard; with --once or under CI, one readable line
   // per event. Otherwise, or with --no-tui, NDJSON on stdout for pipes.
   const stdoutIsTerminal = process.stdout.isTTY === true;
-  const inCi = runsInCi();
-  const withDashboard = stdoutIsTerminal && argv.tui && !argv.once && !inCi;
-  if (stdoutIsTerminal && argv.tui && !argv.once && inCi) {
-    printMessage('no dashboard: CI is set, and the dashboard cannot redraw under CI; one line per event instead (unset CI and CONTINUOUS_INTEGRATION to see it)');
+  const ci = ciVariable();
+  const withDashboard = stdoutIsTerminal && argv.tui && !argv.once && ci === undefined;
+  if (stdoutIsTerminal && argv.tui && !argv.once && ci !== undefined) {
+    printMessage(`no dashboard: ${ci} is set, and the dashboard cannot redraw under CI; one line per event instead, Ctrl-C stops (unset ${ci} to see the dashboard)`);
   }
   if (!stdoutIsTerminal || !argv.tui) {
     audit.subscribe((_event, line) => printData(line));

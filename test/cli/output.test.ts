@@ -2,8 +2,18 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
 import { formatEventLine } from '../../cli/event-line.js';
-import { escapeForTerminal } from '../../cli/output.js';
+import { ciVariable, escapeForTerminal } from '../../cli/output.js';
 import type { AuditEvent } from '../../runtime/audit.js';
+
+test('CI variable read as Ink reads it', () => {
+  assert.is(ciVariable({}), undefined);
+  assert.is(ciVariable({ CI: 'true' }), 'CI');
+  assert.is(ciVariable({ CI: '' }), 'CI', 'set but empty still counts');
+  assert.is(ciVariable({ CI: '0' }), undefined);
+  assert.is(ciVariable({ CI: 'false' }), undefined);
+  assert.is(ciVariable({ CONTINUOUS_INTEGRATION: '1' }), 'CONTINUOUS_INTEGRATION');
+  assert.is(ciVariable({ CI: 'false', CONTINUOUS_INTEGRATION: '1' }), 'CONTINUOUS_INTEGRATION');
+});
 
 test('escape removes terminal controls', () => {
   assert.is(escapeForTerminal('a\u001b[2Jb'), 'a\\u001b[2Jb');

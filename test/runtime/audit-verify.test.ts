@@ -10,8 +10,15 @@ import { listLogFiles } from '../../runtime/audit-files.js';
 import { verifyAuditLog } from '../../runtime/audit-verify.js';
 
 /** Writes `count` events in a fresh log and returns its path. */
+const tempDirs: string[] = [];
+test.after(() => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 const makeLog = (count: number, options: { maxBytes?: number; keep?: number } = {}): string => {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'plugrun-verify-')), 'audit.ndjson');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plugrun-verify-'));
+  tempDirs.push(dir);
+  const file = path.join(dir, 'audit.ndjson');
   const log = new AuditLog(file, options);
   for (let index = 1; index <= count; index += 1) log.write({ plugin: 'p', cap: 'log', op: 'info', outcome: 'allowed', message: `event ${index}` });
   log.close();

@@ -9,7 +9,15 @@ import * as assert from 'uvu/assert';
 
 import { AuditLog, canonicalJson, chainHash, expectedHash } from '../../runtime/audit.js';
 
-const tempLog = () => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'plugrun-audit-')), 'audit.ndjson');
+const tempDirs: string[] = [];
+const tempLog = () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'plugrun-audit-'));
+  tempDirs.push(dir);
+  return path.join(dir, 'audit.ndjson');
+};
+test.after(() => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
 const readLines = (file: string) => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean);
 const readEvents = (file: string) => readLines(file).map((line) => JSON.parse(line));
 
