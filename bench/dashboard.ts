@@ -41,9 +41,9 @@ const cpuSeconds = (statFile: string): number => {
 
 /**
  * Tells whether a process still runs. An exited process whose parent has
- * not collected it yet (a zombie, state Z) counts as exited: when tmux's
- * server exits with its last pane, the process is left for PID 1, which here
- * collected it up to about a second later.
+ * not collected it yet (a zombie, state Z) counts as exited. When tmux's
+ * server exits with its last pane, the process is left to PID 1, which on
+ * the benchmark machine collected it up to about a second later.
  */
 const isRunning = (pid: number): boolean => {
   try {

@@ -181,7 +181,7 @@ for (const attack of CASES) {
     peaks.push(result.peakGrowthMb);
     limits.add(result.limit);
   }
-  // The name stays the same from run to run; stderr says which limits fired.
+  // The name stays the same from run to run, and stderr names the limits that fired.
   process.stderr.write(`bench: ${attack.name}: stopped by ${[...limits].sort().join(' and ')}\n`);
   cases.push(makeCase({ case: `${attack.name}: from passing a limit to stopped`, unit: 'ms', direction: 'lower', plugrun: median(stops) }));
   if (attack.kind === 'memory') {
