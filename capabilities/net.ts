@@ -224,7 +224,9 @@ const checkRequest = (alleged: readonly unknown[], method: string, env: PluginEn
   };
 };
 
-let netRequest: Promise<typeof import('./net-request.js')> | undefined;
+type NetRequestModule = typeof import('./net-request.js');
+
+let netRequest: Promise<NetRequestModule> | undefined;
 const loadNetRequest = () => (netRequest ??= import('./net-request.js'));
 
 /**
@@ -234,16 +236,17 @@ const loadNetRequest = () => (netRequest ??= import('./net-request.js'));
 export const makeNetCapabilityWith = (env: PluginEnv, transport: NetTransport): CapabilityInstance => {
   // The HTTP client (ofetch, undici) loads at a plugin's first request, not
   // at start-up: most plugins of a project never make one.
-  let session: Promise<NetSession> | undefined;
-  const openSession = () => (session ??= loadNetRequest().then((module) => module.makeNetSession(env, transport, addressPolicyOf)));
+  let opened: Promise<{ module: NetRequestModule; session: NetSession }> | undefined;
+  const open = () =>
+    (opened ??= loadNetRequest().then((module) => ({ module, session: module.makeNetSession(env, transport, addressPolicyOf) })));
   const perform = async (args: RequestArgs, call: CallContext | undefined, op: 'fetch' | 'json') => {
-    const [module, opened] = await Promise.all([loadNetRequest(), openSession()]);
-    return module.performRequest(opened, args, op, call);
+    const { module, session } = await open();
+    return module.performRequest(session, args, op, call);
   };
   const teardown = async () => {
-    if (session === undefined) return;
-    const [module, opened] = await Promise.all([loadNetRequest(), session]);
-    await module.closeNetSession(opened);
+    if (opened === undefined) return;
+    const { module, session } = await opened;
+    await module.closeNetSession(session);
   };
   // Made once per plugin: built on every call, the schema took about a tenth
   // of the time of a loopback request in bench/net.ts.

@@ -7,9 +7,9 @@
  * 2-core AMD EPYC machine with Node 20, a worker that imports SES and locks
  * down is ready after about 94 ms from source and 57 ms with a code cache
  * (docs/benchmarks.md has the method). The first worker without a usable
- * cache compiles from source; `saveCodeCaches()`, called once the worker
- * has locked down and loaded the archive loader, writes the caches for the
- * next workers, so they also hold the functions that ran by then.
+ * cache compiles from source. Once it has locked down and loaded the archive
+ * loader, `saveCodeCaches()` writes the caches for the next workers, so the
+ * caches also hold the functions that ran by then.
  *
  * The caches live in `node_modules/.cache/plugrun/`, next to SES, and can
  * change only what anyone able to write `node_modules` could change anyway.
@@ -29,7 +29,7 @@ import vm from 'node:vm';
 
 const require = createRequire(import.meta.url);
 
-/** How a script was compiled: from its cache, from source after V8 rejected the cache, or from source without one. */
+/** The source of a script's compiled code: its cache, the source after V8 rejected the cache, or the source without a cache. */
 export type CacheUse = 'cache' | 'cache-rejected' | 'source';
 
 /** A script run by `runCachedScript`. */

@@ -136,7 +136,7 @@ if (!fs.existsSync(TMUX)) {
     const command = `cd '${project.dir}' && env CI=true '${process.execPath}' '${cliPath}' start; echo $? > '${statusFile}'`;
     try {
       tmux('new-session', '-d', '-s', 'dash', '-x', '120', '-y', '30', command);
-      const text = await waitFor(screen, (shown) => /writer +fs\.writeFile .*denied/.test(shown), 'a denied write as a line');
+      const text = await waitFor(screen, (screenText) => /writer +fs\.writeFile .*denied/.test(screenText), 'a denied write as a line');
       // The message is longer than the pane is wide, so its wrapped lines are joined.
       const joined = text.replace(/\n/g, '');
       assert.match(joined, 'no dashboard: CI is set');
@@ -144,7 +144,7 @@ if (!fs.existsSync(TMUX)) {
       assert.not.match(text, 'Plugins (1)');
       assert.is(tmux('display-message', '-p', '-t', 'dash', '#{alternate_on}').trim(), '0');
       tmux('send-keys', '-t', 'dash', 'C-c');
-      const status = await waitFor(() => (fs.existsSync(statusFile) ? fs.readFileSync(statusFile, 'utf8') : ''), (shown) => shown.endsWith('\n'), 'the exit status');
+      const status = await waitFor(() => (fs.existsSync(statusFile) ? fs.readFileSync(statusFile, 'utf8') : ''), (statusText) => statusText.endsWith('\n'), 'the exit status');
       assert.is(status.trim(), '0');
       assert.ok(project.auditEvents().some((event) => event.cap === 'log' && event.message === 'stop hook ran'), 'the stop hook ran');
     } finally {

@@ -53,7 +53,7 @@ const probe = () =>
     worker.once('error', reject);
   });
 
-test('the first worker compiles SES and writes the cache; the next one uses it', async () => {
+test('SES cache written, then used', async () => {
   const first = await probe();
   fs.rmSync(first.cacheFile, { force: true });
 
@@ -70,7 +70,7 @@ test('the first worker compiles SES and writes the cache; the next one uses it',
   assert.is(fromCache.evaluated, '2,4,6');
 });
 
-test('a damaged cache is rejected, SES still works, and the cache is written again', async () => {
+test('damaged SES cache replaced', async () => {
   const { cacheFile } = await probe();
   const good = fs.readFileSync(cacheFile);
   const damaged = Buffer.from(good);
@@ -88,7 +88,7 @@ test('a damaged cache is rejected, SES still works, and the cache is written aga
   assert.is((await probe()).compile, 'cache');
 });
 
-test('a cache that cannot be read is compiled from source', async () => {
+test('unreadable SES cache compiles source', async () => {
   const { cacheFile } = await probe();
   fs.rmSync(cacheFile, { force: true });
   // A folder where the file should be: reading fails, and so does writing.
@@ -112,7 +112,7 @@ const removeBundleCaches = () => {
 
 const hello = { hello: { files: { 'index.js': 'export async function start(ctx) { ctx.log.info("hello from the worker"); }\n' } } };
 
-test('workers run the bundle when it is current, and the modules when it is older', withProject(hello, async (project) => {
+test('bundle used unless stale', withProject(hello, async (project) => {
   assert.ok(fs.existsSync(bundle), `${bundle} exists: npm run build makes it`);
   await lockProject(project.dir);
   const startOnce = async () => {
